@@ -1,0 +1,160 @@
+"""The `agentjit` command.
+
+    agentjit check FILE [--json]                 parse, lower and verify; exit 1 on errors
+    agentjit opt FILE -p PIPELINE [options]      run passes; print IR (or DOT)
+    agentjit parse-ir FILE                       read textual IR, verify, print it back
+    agentjit demo                                a guided tour on a shipped example
+
+FILE is DSL source (`.agent`) or textual IR (`.ir`, or any file whose text starts like IR).
+Diagnostics go to stderr in human form, or as JSON with `--json` (for the LLM repair loop).
+Exit codes: 0 ok, 1 the input has errors, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from agentjit.ir import (
+    CompilerError,
+    Diagnostic,
+    ModuleOp,
+    ParseError,
+    error,
+    parse_ir,
+    print_ir,
+    verify,
+)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _emit_diagnostics(diags: list[Diagnostic], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([d.to_dict() for d in diags], indent=2), file=sys.stderr)
+    else:
+        for d in diags:
+            print(d.render() + "\n", file=sys.stderr)
+
+
+def _looks_like_ir(path: Path, text: str) -> bool:
+    if path.suffix in (".ir", ".mlir"):
+        return True
+    head = text.lstrip()
+    return head.startswith(('"builtin.module"', "!"))
+
+
+def load_module(path: Path) -> tuple[ModuleOp, list[Diagnostic]]:
+    """A verified module from DSL or IR text, plus warnings; raises `CompilerError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ParseError(error("io", f"cannot read {path}: {exc.strerror}")) from None
+    if _looks_like_ir(path, text):
+        module = parse_ir(text, str(path))
+        if not isinstance(module, ModuleOp):
+            raise ParseError(error("ir-syntax", "the top-level op must be builtin.module",
+                                   module.loc))
+        verify(module)
+        return module, []
+    from agentjit import compile_text
+
+    compiled = compile_text(text, str(path))
+    return compiled.module, compiled.warnings
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    module, warnings = load_module(Path(args.file))
+    _emit_diagnostics(warnings, args.json)
+    n_ops = sum(1 for _ in module.walk())
+    print(f"ok: {args.file} ({n_ops} ops, {len(warnings)} warnings)")
+    return 0
+
+
+def cmd_opt(args: argparse.Namespace) -> int:
+    from agentjit.passes import PassContext, PassManager
+    from agentjit.passes.manager import parse_pipeline
+
+    passes = parse_pipeline(args.pipeline or "")
+    module, warnings = load_module(Path(args.file))
+    _emit_diagnostics(warnings, args.json)
+    manager = PassManager(
+        passes,
+        verify_each=not args.no_verify,
+        print_before=set(filter(None, args.print_before.split(","))),
+        print_after=set(filter(None, args.print_after.split(","))),
+        time_passes=args.time_passes,
+    )
+    manager.run(module, PassContext())
+    output = _render(module, args.emit)
+    if args.output:
+        Path(args.output).write_text(output, encoding="utf-8")
+    else:
+        sys.stdout.write(output)
+    return 0
+
+
+def _render(module: ModuleOp, emit: str) -> str:
+    if emit == "dot":
+        from agentjit.ir.graph import dataflow_graph, to_dot
+
+        return "\n".join(to_dot(dataflow_graph(f), f.sym_name) for f in module.functions)
+    return print_ir(module)
+
+
+def cmd_parse_ir(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    module = parse_ir(path.read_text(encoding="utf-8"), str(path))
+    verify(module)
+    sys.stdout.write(print_ir(module))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agentjit.demo import run_demo
+
+    return run_demo(EXAMPLES)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agentjit", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="parse, lower and verify a program")
+    check.add_argument("file")
+    check.add_argument("--json", action="store_true", help="diagnostics as JSON on stderr")
+    check.set_defaults(func=cmd_check)
+
+    opt = sub.add_parser("opt", help="run a pass pipeline and print the result")
+    opt.add_argument("file")
+    opt.add_argument("-p", "--pipeline", default="", help='e.g. "canonicalize,verify"')
+    opt.add_argument("--print-before", default="", metavar="PASSES|all")
+    opt.add_argument("--print-after", default="", metavar="PASSES|all")
+    opt.add_argument("--time-passes", action="store_true")
+    opt.add_argument("--no-verify", action="store_true", help="skip verify-after-each-pass")
+    opt.add_argument("--emit", choices=["ir", "dot"], default="ir")
+    opt.add_argument("-o", "--output", help="write the result here instead of stdout")
+    opt.add_argument("--json", action="store_true", help="diagnostics as JSON on stderr")
+    opt.set_defaults(func=cmd_opt)
+
+    pir = sub.add_parser("parse-ir", help="read textual IR, verify it, print it back")
+    pir.add_argument("file")
+    pir.add_argument("--json", action="store_true", help="diagnostics as JSON on stderr")
+    pir.set_defaults(func=cmd_parse_ir)
+
+    demo = sub.add_parser("demo", help="a short guided tour on a shipped example")
+    demo.set_defaults(func=cmd_demo, json=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CompilerError as exc:
+        _emit_diagnostics(exc.diagnostics, getattr(args, "json", False))
+        n = len(exc.diagnostics)
+        print(f"{n} error{'s' if n != 1 else ''}", file=sys.stderr)
+        return 1

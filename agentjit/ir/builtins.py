@@ -1,0 +1,249 @@
+"""The DSL's builtin library: pure functions with a type rule and a Python implementation.
+
+Each builtin declares how many positional arguments it takes, which keywords it accepts, whether
+it takes a `key=` lambda, a type rule (argument types -> result type, or `BuiltinTypeError` with a
+message for the user) and its implementation (used by constant folding and the reference
+interpreter). All builtins are pure and deterministic; none can reach the browser or the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agentjit.ir.types import (
+    ANY,
+    BOOL,
+    FLOAT,
+    INT,
+    NUMERIC,
+    STR,
+    DictType,
+    ListType,
+    Type,
+    is_assignable,
+    join,
+)
+
+
+class BuiltinTypeError(Exception):
+    """A builtin was applied to arguments of the wrong type; the message is for the user."""
+
+
+TypeRule = Callable[[Sequence[Type], dict[str, Type]], Type]
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    min_args: int
+    max_args: int
+    type_rule: TypeRule
+    impl: Callable[..., Any]
+    keywords: tuple[str, ...] = ()
+    takes_key: bool = False
+    doc: str = ""
+
+
+def elem_type(t: Type, what: str) -> Type:
+    """The element type of a list (or `any`); raises for anything that is not iterable."""
+    if isinstance(t, ListType):
+        return t.elem
+    if t == ANY:
+        return ANY
+    if t == STR:
+        return STR
+    raise BuiltinTypeError(f"{what} expects a list, got {t}")
+
+
+def _expect(t: Type, want: Type, what: str) -> None:
+    if not is_assignable(t, want):
+        raise BuiltinTypeError(f"{what} expects {want}, got {t}")
+
+
+def _sized(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+    if not (isinstance(args[0], ListType | DictType) or args[0] in (STR, ANY)):
+        raise BuiltinTypeError(f"len() expects a list, dict or str, got {args[0]}")
+    return INT
+
+
+def _extremum(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+    if len(args) == 1:
+        return elem_type(args[0], "min()/max() with one argument")
+    out = args[0]
+    for t in args[1:]:
+        out = join(out, t)
+    return out
+
+
+def _sum(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+    elem = elem_type(args[0], "sum()")
+    if elem not in (*NUMERIC, ANY):
+        raise BuiltinTypeError(f"sum() expects a list of numbers, got list<{elem}>")
+    return elem
+
+
+def _same_list(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+    elem_type(args[0], "sorted()")
+    if "reverse" in kw:
+        _expect(kw["reverse"], BOOL, "sorted(reverse=...)")
+    return args[0] if isinstance(args[0], ListType) else ListType(ANY)
+
+
+def _bool_of_list(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+    elem_type(args[0], "any()/all()")
+    return BOOL
+
+
+def _range(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+    for t in args:
+        _expect(t, INT, "range()")
+    return ListType(INT)
+
+
+def _const(result: Type, *params: Type) -> TypeRule:
+    def rule(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+        for t, want in zip(args, params, strict=False):
+            _expect(t, want, "this builtin")
+        return result
+
+    return rule
+
+
+def _contains(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+    if not (isinstance(args[0], ListType | DictType) or args[0] in (STR, ANY)):
+        raise BuiltinTypeError(f"contains() expects a str, list or dict first, got {args[0]}")
+    return BOOL
+
+
+def _numeric(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+    if args[0] not in (*NUMERIC, ANY):
+        raise BuiltinTypeError(f"expects a number, got {args[0]}")
+    return args[0]
+
+
+def _keys(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+    if not isinstance(args[0], DictType) and args[0] != ANY:
+        raise BuiltinTypeError(f"keys() expects a dict, got {args[0]}")
+    return ListType(STR)
+
+
+def _values(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+    if isinstance(args[0], DictType):
+        return ListType(args[0].value)
+    if args[0] == ANY:
+        return ListType(ANY)
+    raise BuiltinTypeError(f"values() expects a dict, got {args[0]}")
+
+
+def _join(args: Sequence[Type], kw: dict[str, Type]) -> Type:
+    elem_type(args[0], "join()")
+    return STR
+
+
+def _contains_impl(haystack: Any, needle: Any) -> bool:
+    if isinstance(haystack, str):
+        return str(needle).lower() in haystack.lower()
+    return needle in haystack
+
+
+def _min(*args: Any, key: Any = None) -> Any:
+    seq = args[0] if len(args) == 1 else args
+    return min(seq, key=key) if key else min(seq)
+
+
+def _max(*args: Any, key: Any = None) -> Any:
+    seq = args[0] if len(args) == 1 else args
+    return max(seq, key=key) if key else max(seq)
+
+
+def _sorted(xs: Any, key: Any = None, reverse: bool = False) -> list[Any]:
+    return sorted(xs, key=key, reverse=reverse)
+
+
+def _format(template: str, **kwargs: Any) -> str:
+    return fill_template(template, kwargs)
+
+
+def fill_template(template: str, values: dict[str, Any]) -> str:
+    """Replace each `{name}` in `template` by `str(values[name])`; `{{`/`}}` are literal braces.
+
+    Only plain names are substituted: no attribute access or format specs, so a template can
+    never run code.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(template):
+        ch = template[i]
+        if template.startswith(("{{", "}}"), i):
+            out.append(ch)
+            i += 2
+        elif ch == "{":
+            end = template.index("}", i)
+            out.append(str(values[template[i + 1 : end].strip()]))
+            i = end + 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+BUILTINS: dict[str, Builtin] = {
+    b.name: b
+    for b in [
+        Builtin("len", 1, 1, _sized, len, doc="Number of items in a list, dict or str."),
+        Builtin("min", 1, 8, _extremum, _min, takes_key=True, doc="Smallest item (key= lambda)."),
+        Builtin("max", 1, 8, _extremum, _max, takes_key=True, doc="Largest item (key= lambda)."),
+        Builtin("sum", 1, 1, _sum, sum, doc="Sum of a list of numbers."),
+        Builtin(
+            "sorted",
+            1,
+            1,
+            _same_list,
+            _sorted,
+            keywords=("reverse",),
+            takes_key=True,
+            doc="A sorted copy (key= lambda, reverse=bool).",
+        ),
+        Builtin("any", 1, 1, _bool_of_list, any, doc="True if some item is truthy."),
+        Builtin("all", 1, 1, _bool_of_list, all, doc="True if every item is truthy."),
+        Builtin("range", 1, 3, _range, lambda *a: list(range(*a)), doc="List of ints."),
+        Builtin("str", 1, 1, _const(STR, ANY), str, doc="Text form of a value."),
+        Builtin("int", 1, 1, _const(INT, ANY), int, doc="Integer from a number or text."),
+        Builtin("float", 1, 1, _const(FLOAT, ANY), float, doc="Float from a number or text."),
+        Builtin("bool", 1, 1, _const(BOOL, ANY), bool, doc="Truthiness of a value."),
+        Builtin("abs", 1, 1, _numeric, abs, doc="Absolute value."),
+        Builtin("round", 1, 2, _const(FLOAT, FLOAT, INT), round, doc="Round to n digits."),
+        Builtin(
+            "contains",
+            2,
+            2,
+            _contains,
+            _contains_impl,
+            doc="Item in list/dict, or case-insensitive substring of a str.",
+        ),
+        Builtin("lower", 1, 1, _const(STR, STR), str.lower, doc="Lower-case text."),
+        Builtin("upper", 1, 1, _const(STR, STR), str.upper, doc="Upper-case text."),
+        Builtin("strip", 1, 1, _const(STR, STR), str.strip, doc="Text without outer spaces."),
+        Builtin(
+            "split", 1, 2, _const(ListType(STR), STR, STR), str.split, doc="Split text by sep."
+        ),
+        Builtin(
+            "join", 1, 2, _join, lambda xs, sep="": sep.join(map(str, xs)), doc="Join with sep."
+        ),
+        Builtin("startswith", 2, 2, _const(BOOL, STR, STR), str.startswith, doc="Prefix test."),
+        Builtin("endswith", 2, 2, _const(BOOL, STR, STR), str.endswith, doc="Suffix test."),
+        Builtin("keys", 1, 1, _keys, lambda d: list(d), doc="Keys of a dict."),
+        Builtin("values", 1, 1, _values, lambda d: list(d.values()), doc="Values of a dict."),
+        Builtin(
+            "format",
+            1,
+            1,
+            _const(STR, STR),
+            _format,
+            keywords=("*",),
+            doc='Fill a "{name}" template from keyword arguments.',
+        ),
+    ]
+}

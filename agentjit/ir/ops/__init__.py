@@ -1,0 +1,43 @@
+"""Op definitions, one module per family: structure, values, control flow, calls."""
+
+from agentjit.ir.ops.calls import LlmCallOp, ToolCallOp
+from agentjit.ir.ops.control import AssertOp, ForOp, IfOp
+from agentjit.ir.ops.structure import FuncOp, ModuleOp, ReturnOp, YieldOp
+from agentjit.ir.ops.values import (
+    BINARY_OPS,
+    UNARY_OPS,
+    BinaryOp,
+    BuiltinCallOp,
+    CastOp,
+    ConstantOp,
+    DictOp,
+    GetAttrOp,
+    GetItemOp,
+    ListOp,
+    UnaryOp,
+    UndefOp,
+)
+
+__all__ = [
+    "BINARY_OPS",
+    "UNARY_OPS",
+    "AssertOp",
+    "BinaryOp",
+    "BuiltinCallOp",
+    "CastOp",
+    "ConstantOp",
+    "DictOp",
+    "ForOp",
+    "FuncOp",
+    "GetAttrOp",
+    "GetItemOp",
+    "IfOp",
+    "ListOp",
+    "LlmCallOp",
+    "ModuleOp",
+    "ReturnOp",
+    "ToolCallOp",
+    "UnaryOp",
+    "UndefOp",
+    "YieldOp",
+]

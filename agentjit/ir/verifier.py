@@ -1,0 +1,193 @@
+"""The IR verifier: structure, declared op shapes, dominance, use-lists, types and tokens.
+
+`verify(module)` checks everything and raises one `VerifyError` carrying a diagnostic per broken
+invariant, each located at the op's source location and showing the op between its neighbours:
+
+    error[verify-token]: token %tab is consumed twice (by tool.call and tool.call)
+      note: in operation:
+          %r, %tab_1 = "tool.call"(%tab) ...      <-- here
+          %s, %tab_2 = "tool.call"(%tab) ...
+
+Layers: (1) structure — links between ops, blocks and regions, one terminator at the end of each
+block; (2) the op's declaration — operand/result counts and type constraints, attribute kinds,
+region count; (3) SSA — every operand is defined before its use in an enclosing scope, never
+across an `IsolatedFromAbove` boundary, and use-lists agree with operands; (4) tokens — each token
+is consumed at most once and only in the block that defines it; (5) the op's own `verify_`.
+"""
+
+from __future__ import annotations
+
+from agentjit.ir.block import Block
+from agentjit.ir.diagnostics import Diagnostic, VerifyError
+from agentjit.ir.operation import Operation
+from agentjit.ir.printer import Printer
+from agentjit.ir.traits import IsolatedFromAbove, NoTerminator, Terminator
+from agentjit.ir.value import Use, Value
+
+MAX_ERRORS = 20
+
+
+class _Verifier:
+    def __init__(self, root: Operation) -> None:
+        self.root = root
+        self.printer = Printer(root)
+        self.diagnostics: list[Diagnostic] = []
+
+    def fail(self, op: Operation, code: str, message: str, hint: str = "") -> None:
+        if len(self.diagnostics) < MAX_ERRORS:
+            context = self.context(op)
+            self.diagnostics.append(
+                Diagnostic(f"verify-{code}", message, op.loc, hint, notes=(context,))
+            )
+
+    def context(self, op: Operation) -> str:
+        """The op between its neighbours, marked, as shown under every verifier error."""
+        siblings = op.parent.ops if op.parent else [op]
+        index = next(i for i, s in enumerate(siblings) if s is op)
+        lines = ["in operation:"]
+        for s in siblings[max(0, index - 1) : index + 2]:
+            mark = "      <-- here" if s is op else ""
+            lines.append(f"    {self.printer.op_summary(s)}{mark}")
+        return "\n".join(lines)
+
+    def run(self) -> list[Diagnostic]:
+        self.check_op(self.root, visible=set())
+        return self.diagnostics
+
+    # ---- per op ----------------------------------------------------------------------------
+
+    def check_op(self, op: Operation, visible: set[Value]) -> None:
+        self.check_operands(op, visible)
+        self.check_declaration(op)
+        inner = set() if op.has_trait(IsolatedFromAbove) else visible
+        for region in op.regions:
+            if region.parent is not op:
+                self.fail(op, "structure", "a region's parent link does not point at its op")
+            for block in region.blocks:
+                self.check_block(block, op, set(inner))
+        try:
+            op.verify_()
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            self.fail(op, "op", f"{op.name}: {exc}")
+        except Exception as exc:  # an op hook that crashes on malformed IR is still an IR error
+            self.fail(op, "op", f"{op.name}: {type(exc).__name__}: {exc}")
+
+    def check_block(self, block: Block, owner: Operation, visible: set[Value]) -> None:
+        visible.update(block.args)
+        for i, op in enumerate(block.ops):
+            if op.parent is not block:
+                self.fail(op, "structure", f"{op.name}'s parent link does not point at its block")
+            is_last = i == len(block.ops) - 1
+            if op.has_trait(Terminator) and not is_last:
+                self.fail(op, "terminator", f"{op.name} is a terminator but is not last in its block")
+            self.check_op(op, visible)
+            visible.update(op.results)
+        self.check_tokens_of_block(block)
+        last = block.terminator
+        if not owner.has_trait(NoTerminator) and (last is None or not last.has_trait(Terminator)):
+            anchor = last or owner
+            self.fail(
+                anchor,
+                "terminator",
+                f"a block of {owner.name} does not end with a terminator",
+                "end the block with ctl.yield or func.return",
+            )
+
+    def check_operands(self, op: Operation, visible: set[Value]) -> None:
+        for i, value in enumerate(op.operands):
+            name = self.printer.names[value]
+            if value not in visible:
+                self.fail(
+                    op,
+                    "dominance",
+                    f"operand {i} ({name}) of {op.name} is not defined before this use",
+                    "a value must be defined earlier in the same block or an enclosing one",
+                )
+            if Use(op, i) not in value.uses:
+                self.fail(op, "uses", f"operand {i} ({name}) of {op.name} is missing its use-list entry")
+
+    def check_declaration(self, op: Operation) -> None:
+        cls = type(op)
+        self.check_group(op, "operand", cls.operand_defs, [v.type for v in op.operands])
+        self.check_group(op, "result", cls.result_defs, [r.type for r in op.results])
+        for d in cls.attr_defs:
+            if d.name not in op.attributes:
+                if not d.optional:
+                    self.fail(op, "attribute", f"{op.name} is missing attribute '{d.name}'")
+                continue
+            value = op.attributes[d.name]
+            wrong_bool = isinstance(value, bool) and bool not in d.kinds
+            if not isinstance(value, d.kinds) or wrong_bool:
+                kinds = " or ".join(k.__name__ for k in d.kinds)
+                self.fail(op, "attribute", f"attribute '{d.name}' of {op.name} must be {kinds}")
+        want = len(cls.region_defs)
+        if not cls.variadic_regions and len(op.regions) != want:
+            self.fail(op, "structure", f"{op.name} has {len(op.regions)} regions, expected {want}")
+
+    def check_group(self, op: Operation, what: str, defs, types) -> None:
+        fixed = sum(1 for d in defs if not d.variadic)
+        has_var = any(d.variadic for d in defs)
+        if len(types) < fixed or (not has_var and len(types) != fixed):
+            exact = "at least " if has_var else ""
+            self.fail(op, "shape", f"{op.name} has {len(types)} {what}s, expected {exact}{fixed}")
+            return
+        for d in defs:
+            start, stop = op.segment(defs, d, len(types))
+            for t in types[start:stop]:
+                if not d.constraint.accepts(t):
+                    self.fail(
+                        op,
+                        "type",
+                        f"{what} '{d.name}' of {op.name} has type {t}, "
+                        f"expected {d.constraint.description}",
+                    )
+
+    # ---- SSA bookkeeping and tokens -------------------------------------------------------
+
+    def check_tokens_of_block(self, block: Block) -> None:
+        defined: list[Value] = list(block.args)
+        for op in block.ops:
+            defined.extend(op.results)
+        for value in defined:
+            self.check_uses_agree(value)
+            if value.type.is_token:
+                self.check_token(value, block)
+
+    def check_uses_agree(self, value: Value) -> None:
+        for use in value.uses:
+            ops = use.op.operands
+            if use.index >= len(ops) or ops[use.index] is not value:
+                self.fail(use.op, "uses", f"a stale use-list entry points at {use.op.name}")
+
+    def check_token(self, token: Value, block: Block) -> None:
+        users = [u.op for u in token.uses]
+        name = self.printer.names[token]
+        if len(users) > 1:
+            self.fail(
+                users[1],
+                "token",
+                f"token {name} is consumed {len(users)} times "
+                f"(by {', '.join(u.name for u in users)})",
+                "thread the token: each op that touches the tab or resource consumes the "
+                "token the previous one produced",
+            )
+        for user in users:
+            if user.parent is not block:
+                self.fail(
+                    user,
+                    "token",
+                    f"token {name} is used outside the block that defines it",
+                    "pass tokens into regions as operands and block arguments, not by capture",
+                )
+
+
+def verify(root: Operation) -> None:
+    """Raise `VerifyError` with every broken invariant of `root`; return None when it verifies."""
+    diagnostics = _Verifier(root).run()
+    if diagnostics:
+        raise VerifyError(diagnostics)
+
+
+def verify_diagnostics(root: Operation) -> list[Diagnostic]:
+    """The verifier's findings as a list (empty when the IR verifies)."""
+    return _Verifier(root).run()

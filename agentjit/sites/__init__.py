@@ -1,0 +1,1 @@
+"""Sites shipped with agentjit, one module each, shaped after the benchmark web apps."""
