@@ -55,8 +55,9 @@ def load_module(path: Path) -> tuple[ModuleOp, list[Diagnostic]]:
     if _looks_like_ir(path, text):
         module = parse_ir(text, str(path))
         if not isinstance(module, ModuleOp):
-            raise ParseError(error("ir-syntax", "the top-level op must be builtin.module",
-                                   module.loc))
+            raise ParseError(
+                error("ir-syntax", "the top-level op must be builtin.module", module.loc)
+            )
         verify(module)
         return module, []
     from agentjit import compile_text

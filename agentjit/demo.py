@@ -28,6 +28,8 @@ def run_demo(examples: Path) -> int:
     print(report.getvalue())
     graph = dataflow_graph(compiled.module.functions[0])
     tokens = sum(1 for *_, d in graph.edges(data=True) if d["token"])
-    print(f"== 4. dataflow graph: {graph.number_of_nodes()} ops, {graph.number_of_edges()} "
-          f"edges, {tokens} of them state-token edges (agentjit opt FILE --emit dot)")
+    print(
+        f"== 4. dataflow graph: {graph.number_of_nodes()} ops, {graph.number_of_edges()} "
+        f"edges, {tokens} of them state-token edges (agentjit opt FILE --emit dot)"
+    )
     return 0

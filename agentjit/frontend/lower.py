@@ -59,7 +59,9 @@ def ends_with_return(stmts: tuple[ast.Stmt, ...]) -> bool:
     last = stmts[-1]
     if isinstance(last, ast.Return):
         return True
-    return isinstance(last, ast.If) and ends_with_return(last.body) and ends_with_return(last.orelse)
+    return (
+        isinstance(last, ast.If) and ends_with_return(last.body) and ends_with_return(last.orelse)
+    )
 
 
 def returns_somewhere(stmt: ast.Stmt) -> bool:
@@ -86,8 +88,12 @@ class Lowerer(ExprLowerer):
     def lower_block(self, stmts: tuple[ast.Stmt, ...], env: Env) -> None:
         for i, stmt in enumerate(stmts):
             if RETURN in env.vars:
-                self.report("unreachable", "code after return is never run", stmt.loc,
-                            "remove it, or move the return after it")
+                self.report(
+                    "unreachable",
+                    "code after return is never run",
+                    stmt.loc,
+                    "remove it, or move the return after it",
+                )
                 return
             rest = stmts[i + 1 :]
             if isinstance(stmt, ast.If) and rest and returns_somewhere(stmt):
@@ -121,8 +127,12 @@ class Lowerer(ExprLowerer):
 
     def bind(self, name: str, value: Value, env: Env) -> None:
         if name in self.tools.by_name or name == "llm":
-            self.warn("shadowing", f"'{name}' shadows a tool of the same name",
-                      self.b.loc, "pick another variable name")
+            self.warn(
+                "shadowing",
+                f"'{name}' shadows a tool of the same name",
+                self.b.loc,
+                "pick another variable name",
+            )
         if value.name_hint is None:
             value.name_hint = name
         env.vars[name] = value
@@ -131,18 +141,29 @@ class Lowerer(ExprLowerer):
 
     def lower_expr_stmt(self, value: ast.Expr, env: Env) -> None:
         if not isinstance(value, ast.Call):
-            self.warn("no-effect", "this expression has no effect", value.loc,
-                      "assign it to a variable, or remove it")
+            self.warn(
+                "no-effect",
+                "this expression has no effect",
+                value.loc,
+                "assign it to a variable, or remove it",
+            )
         self.lower_expr(value, env)
 
     def lower_return(self, stmt: ast.Return, value: ast.Expr | None, env: Env) -> None:
         if self.loop_depth:
-            self.report("unsupported", "return inside a loop is not supported", stmt.loc,
-                        "collect what you need in the loop and return after it")
+            self.report(
+                "unsupported",
+                "return inside a loop is not supported",
+                stmt.loc,
+                "collect what you need in the loop and return after it",
+            )
         result = self.lower_expr(value, env) if value is not None else self.const(None, stmt.loc)
         if not is_assignable(result.type, self.return_type):
-            self.report("type-mismatch", f"returns {result.type}, but the function is declared "
-                        f"to return {self.return_type}", stmt.loc)
+            self.report(
+                "type-mismatch",
+                f"returns {result.type}, but the function is declared to return {self.return_type}",
+                stmt.loc,
+            )
         env.vars[RETURN] = result
 
     def lower_if(self, stmt: ast.If, env: Env) -> None:
@@ -150,6 +171,7 @@ class Lowerer(ExprLowerer):
         before = set(env.vars)
 
         run = self.branch_runner
+
         def merged(a: Env, b: Env) -> list[str]:
             names = [n for n in _changed(env, a, b) if n in before or (n in a.vars and n in b.vars)]
             for n in _changed(env, a, b):
@@ -175,8 +197,12 @@ class Lowerer(ExprLowerer):
     def fall_through_value(self, stmt: ast.If) -> Value:
         """The return value of a path that runs off the end of the function."""
         if self.return_type not in (NONE, ANY):
-            self.report("missing-return", "not every path through this if returns a value",
-                        stmt.loc, f"the function is declared to return {self.return_type}")
+            self.report(
+                "missing-return",
+                "not every path through this if returns a value",
+                stmt.loc,
+                f"the function is declared to return {self.return_type}",
+            )
         return self.const(None, stmt.loc)
 
     def lower_for(self, stmt: ast.For, env: Env) -> None:
@@ -199,19 +225,33 @@ class Lowerer(ExprLowerer):
         inits = [self.cast(env.vars[n], types[n]) for n in carried]
         tokens = [env.tokens[c] for c in channels]
         result_types = [*(types[n] for n in carried), *(channel_type(c) for c in channels)]
-        op = self.b.create(ForOp, [iterable, *inits, *tokens], result_types,
-                           {"collect": False, "filter": False}, [Region([block])],
-                           [*carried, *map(channel_hint, channels)])
+        op = self.b.create(
+            ForOp,
+            [iterable, *inits, *tokens],
+            result_types,
+            {"collect": False, "filter": False},
+            [Region([block])],
+            [*carried, *map(channel_hint, channels)],
+        )
         env.vars.update(zip(carried, op.results, strict=False))
         env.tokens.update(zip(channels, op.results[len(carried) :], strict=True))
         for name in assigned_names(stmt.body):
             if name not in env.vars:
                 env.loop_locals[name] = stmt.loc
 
-    def lower_loop_body(self, stmt: ast.For, elem: Type, carried: list[str],
-                        types: dict[str, Type], channels: list[str], env: Env) -> tuple[Block, Env]:
-        block = Block([elem, *(types[n] for n in carried), *(channel_type(c) for c in channels)],
-                      [stmt.var, *carried, *map(channel_hint, channels)])
+    def lower_loop_body(
+        self,
+        stmt: ast.For,
+        elem: Type,
+        carried: list[str],
+        types: dict[str, Type],
+        channels: list[str],
+        env: Env,
+    ) -> tuple[Block, Env]:
+        block = Block(
+            [elem, *(types[n] for n in carried), *(channel_type(c) for c in channels)],
+            [stmt.var, *carried, *map(channel_hint, channels)],
+        )
         inner = env.copy()
         inner.vars[stmt.var] = block.args[0]
         inner.vars.update(zip(carried, block.args[1:], strict=False))
@@ -240,8 +280,10 @@ class Lowerer(ExprLowerer):
             params.append((p.name, t))
         self.return_type = self.annotation(fn.returns)
         channels = [TAB_CHANNEL, *self.tools.resource_channels()]
-        block = Block([t for _, t in params] + [channel_type(c) for c in channels],
-                      [n for n, _ in params] + [channel_hint(c) for c in channels])
+        block = Block(
+            [t for _, t in params] + [channel_type(c) for c in channels],
+            [n for n, _ in params] + [channel_hint(c) for c in channels],
+        )
         env = Env()
         env.vars.update(zip((n for n, _ in params), block.args, strict=False))
         env.tokens.update(zip(channels, block.args[len(params) :], strict=True))
@@ -250,15 +292,23 @@ class Lowerer(ExprLowerer):
             result = env.vars.get(RETURN)
             if result is None:
                 if self.return_type not in (NONE, ANY):
-                    self.report("missing-return", f"{fn.name}() must return "
-                                f"{self.return_type}", fn.loc, "end it with a return statement")
+                    self.report(
+                        "missing-return",
+                        f"{fn.name}() must return {self.return_type}",
+                        fn.loc,
+                        "end it with a return statement",
+                    )
                 result = self.const(None, fn.loc)
             if self.return_type != ANY and is_assignable(result.type, self.return_type):
                 result = self.cast(result, self.return_type)
             self.b.create(ReturnOp, [result, *(env.tokens[c] for c in channels)])
         result_types = [result.type, *(channel_type(c) for c in channels)]
-        attrs = {"sym_name": fn.name, "arg_names": [n for n, _ in params],
-                 "result_types": result_types, "defaults": self.param_defaults(fn)}
+        attrs = {
+            "sym_name": fn.name,
+            "arg_names": [n for n, _ in params],
+            "result_types": result_types,
+            "defaults": self.param_defaults(fn),
+        }
         with self.b.insertion(module_block), self.b.location(fn.loc):
             self.b.create(FuncOp, [], [], attrs, [Region([block])])
 
@@ -316,8 +366,12 @@ def lower_program(program: ast.Program, resolve_site: SiteResolver) -> tuple[Mod
         names.add(fn.name)
         lowerer.lower_function(fn, module_block)
     if "main" not in names:
-        lowerer.report("no-main", "the program has no 'def main(...)'", program.loc,
-                       "define the entry point: def main(...) -> ...:")
+        lowerer.report(
+            "no-main",
+            "the program has no 'def main(...)'",
+            program.loc,
+            "define the entry point: def main(...) -> ...:",
+        )
     errors = [d for d in lowerer.diagnostics if d.severity == Severity.ERROR]
     if errors:
         raise ParseError(errors)
@@ -334,10 +388,16 @@ def _resolve_sites(program: ast.Program, resolve_site: SiteResolver):
             diagnostics.extend(d for d in exc.diagnostics)
             continue
         if site is None:
-            diagnostics.append(error("unknown-site", f"unknown site '{use.site}'", use.loc,
-                                     "a site is a Python module defining `site = Site(...)`, "
-                                     "shipped in agentjit.sites or registered as an "
-                                     "'agentjit.sites' entry point"))
+            diagnostics.append(
+                error(
+                    "unknown-site",
+                    f"unknown site '{use.site}'",
+                    use.loc,
+                    "a site is a Python module defining `site = Site(...)`, "
+                    "shipped in agentjit.sites or registered as an "
+                    "'agentjit.sites' entry point",
+                )
+            )
         else:
             sites.append(site)
     return sites, diagnostics

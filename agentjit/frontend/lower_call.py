@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agentjit.frontend import ast
-from agentjit.frontend.scope import Env, suggest
+from agentjit.frontend.scope import Env
 from agentjit.ir import (
     BUILTINS,
     STR,
@@ -20,6 +20,7 @@ from agentjit.ir import (
     ToolCallOp,
     ToolSignature,
     Value,
+    suggest,
 )
 from agentjit.ir.ops.calls import template_names
 from agentjit.ir.types import ANY, ListType
@@ -53,8 +54,12 @@ def report_unknown_callee(lw: ExprLowerer, func: ast.Expr, env: Env) -> None:
         owners = lw.tools.by_name.get(func.id, [])
         if len(owners) > 1:
             sites = ", ".join(f"{t.site}.{t.name}" for t in owners)
-            lw.report("ambiguous-name", f"'{func.id}' is a tool of several sites", func.loc,
-                      f"qualify it: {sites}")
+            lw.report(
+                "ambiguous-name",
+                f"'{func.id}' is a tool of several sites",
+                func.loc,
+                f"qualify it: {sites}",
+            )
             return
         hint = suggest(func.id, known) or _tool_hint(lw)
         lw.report("undefined-name", f"unknown function '{func.id}'", func.loc, hint)
@@ -62,12 +67,20 @@ def report_unknown_callee(lw: ExprLowerer, func: ast.Expr, env: Env) -> None:
     if isinstance(func, ast.Attribute):
         if isinstance(func.obj, ast.Name) and func.obj.id in lw.tools.sites:
             site = lw.tools.sites[func.obj.id]
-            lw.report("undefined-name", f"site {site.name} has no tool '{func.attr}'", func.loc,
-                      suggest(func.attr, list(site.tools)) or _tool_hint(lw))
+            lw.report(
+                "undefined-name",
+                f"site {site.name} has no tool '{func.attr}'",
+                func.loc,
+                suggest(func.attr, list(site.tools)) or _tool_hint(lw),
+            )
             return
         hint = f"call it as {func.attr}(value)" if func.attr in BUILTINS else ""
-        lw.report("unsupported", f"method calls are not supported ('.{func.attr}(...)')",
-                  func.loc, hint or "use a builtin function or a tool")
+        lw.report(
+            "unsupported",
+            f"method calls are not supported ('.{func.attr}(...)')",
+            func.loc,
+            hint or "use a builtin function or a tool",
+        )
         return
     lw.report("unsupported", "only named functions can be called", func.loc)
 
@@ -128,15 +141,20 @@ def bind_tool_args(lw: ExprLowerer, tool: ToolSignature, e: ast.Call) -> dict[st
     sig = tool.describe()
     for i, arg in enumerate(e.args):
         if i >= len(tool.params):
-            lw.report("arity", f"{tool.name}() takes {len(tool.params)} arguments, "
-                      f"{len(e.args)} given", arg.loc, sig)
+            lw.report(
+                "arity",
+                f"{tool.name}() takes {len(tool.params)} arguments, {len(e.args)} given",
+                arg.loc,
+                sig,
+            )
             break
         bound[tool.params[i].name] = arg
     for kw in e.keywords:
         if tool.param(kw.name) is None:
             hint = suggest(kw.name, [p.name for p in tool.params]) or sig
-            lw.report("unknown-keyword", f"{tool.name}() has no parameter '{kw.name}'",
-                      kw.loc, hint)
+            lw.report(
+                "unknown-keyword", f"{tool.name}() has no parameter '{kw.name}'", kw.loc, hint
+            )
         elif kw.name in bound:
             lw.report("arity", f"{tool.name}() got '{kw.name}' twice", kw.loc, sig)
         else:
@@ -154,8 +172,12 @@ def lower_llm(lw: ExprLowerer, e: ast.Call, env: Env) -> Value:
     usage = 'llm("a template with {name} placeholders", name=value, ...)'
     template_node = e.args[0] if e.args else None
     if not (isinstance(template_node, ast.Const) and isinstance(template_node.value, str)):
-        lw.report("llm-template", "llm() needs a string literal template as its first argument",
-                  template_node.loc if template_node else e.loc, usage)
+        lw.report(
+            "llm-template",
+            "llm() needs a string literal template as its first argument",
+            template_node.loc if template_node else e.loc,
+            usage,
+        )
         return _discard_args(lw, e, env)
     for extra in e.args[1:]:
         lw.report("arity", "llm() takes values as keyword arguments only", extra.loc, usage)
@@ -170,11 +192,19 @@ def lower_llm(lw: ExprLowerer, e: ast.Call, env: Env) -> Value:
         names.append(kw.name)
         values.append(lw.lower_expr(kw.value, env))
     for missing in (n for n in template_names(template) if n not in names):
-        lw.report("llm-template", f"template placeholder '{{{missing}}}' has no value",
-                  template_node.loc, f"pass {missing}=... to llm()")
+        lw.report(
+            "llm-template",
+            f"template placeholder '{{{missing}}}' has no value",
+            template_node.loc,
+            f"pass {missing}=... to llm()",
+        )
     for unused in (n for n in names if n not in template_names(template)):
-        lw.warn("llm-template", f"llm() argument '{unused}' is not used by the template",
-                e.loc, f"add {{{unused}}} to the template or drop the argument")
+        lw.warn(
+            "llm-template",
+            f"llm() argument '{unused}' is not used by the template",
+            e.loc,
+            f"add {{{unused}}} to the template or drop the argument",
+        )
     attrs["args"] = names
     with lw.b.location(e.loc):
         return lw.b.create(LlmCallOp, values, [STR], attrs).out
@@ -194,10 +224,17 @@ def _llm_setting(lw: ExprLowerer, kw: ast.Keyword, attrs: dict[str, object]) -> 
 
 def lower_builtin(lw: ExprLowerer, spec: Builtin, e: ast.Call, env: Env) -> Value:
     if not spec.min_args <= len(e.args) <= spec.max_args:
-        want = (f"{spec.min_args}" if spec.min_args == spec.max_args
-                else f"{spec.min_args} to {spec.max_args}")
-        lw.report("arity", f"{spec.name}() takes {want} positional arguments, "
-                  f"{len(e.args)} given", e.loc, spec.doc)
+        want = (
+            f"{spec.min_args}"
+            if spec.min_args == spec.max_args
+            else f"{spec.min_args} to {spec.max_args}"
+        )
+        lw.report(
+            "arity",
+            f"{spec.name}() takes {want} positional arguments, {len(e.args)} given",
+            e.loc,
+            spec.doc,
+        )
         return _discard_args(lw, e, env)
     args = [lw.lower_expr(a, env) for a in e.args]
     kwargs: dict[str, Value] = {}
@@ -209,8 +246,12 @@ def lower_builtin(lw: ExprLowerer, spec: Builtin, e: ast.Call, env: Env) -> Valu
             kwargs[kw.name] = lw.lower_expr(kw.value, env)
         else:
             allowed = [*spec.keywords, *(["key"] if spec.takes_key else [])]
-            lw.report("unknown-keyword", f"{spec.name}() takes no argument '{kw.name}'", kw.loc,
-                      f"it takes: {', '.join(allowed)}" if allowed else spec.doc)
+            lw.report(
+                "unknown-keyword",
+                f"{spec.name}() takes no argument '{kw.name}'",
+                kw.loc,
+                f"it takes: {', '.join(allowed)}" if allowed else spec.doc,
+            )
     region = None
     if key_node is not None:
         seq = args[0].type if len(args) == 1 else ListType(args[0].type)
@@ -225,5 +266,9 @@ def _check_format(lw: ExprLowerer, e: ast.Call, kwargs: dict[str, Value]) -> Non
     template = e.args[0] if e.args else None
     if isinstance(template, ast.Const) and isinstance(template.value, str):
         for missing in (n for n in template_names(template.value) if n not in kwargs):
-            lw.report("llm-template", f"format placeholder '{{{missing}}}' has no value",
-                      template.loc, f"pass {missing}=... to format()")
+            lw.report(
+                "llm-template",
+                f"format placeholder '{{{missing}}}' has no value",
+                template.loc,
+                f"pass {missing}=... to format()",
+            )

@@ -9,10 +9,11 @@ run reports every independent error. Statement lowering (`lower.py`) builds on t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 from agentjit.frontend import ast
 from agentjit.frontend.lower_call import lower_call
-from agentjit.frontend.scope import Env, Tools, channel_hint, channel_type, suggest
+from agentjit.frontend.scope import Env, Tools, channel_hint, channel_type
 from agentjit.ir import (
     ANY,
     BINARY_OPS,
@@ -46,6 +47,7 @@ from agentjit.ir import (
     error,
     is_assignable,
     join,
+    suggest,
     type_of_constant,
 )
 from agentjit.ir.ops.values import field_type, item_type
@@ -93,71 +95,81 @@ class ExprLowerer:
     # ---- dispatch ---------------------------------------------------------------------------
 
     def lower_expr(self, e: ast.Expr, env: Env) -> Value:
+        """Lower one expression to the value it computes (a placeholder after an error)."""
         with self.b.location(e.loc):
-            match e:
-                case ast.Const(value=v):
-                    return self.const(v, e.loc)
-                case ast.Name():
-                    return self.lower_name(e, env)
-                case ast.ListExpr(items=items):
-                    return self.lower_list(items, env)
-                case ast.DictExpr():
-                    return self.lower_dict(e, env)
-                case ast.Attribute(obj=obj, attr=field):
-                    if isinstance(obj, ast.Name) and obj.id in self.tools.sites:
-                        self.report("undefined-name", f"'{e.attr}' of site {obj.id} is a "
-                                    "tool: call it", e.loc, f"{obj.id}.{e.attr}(...)")
-                        return self.undef()
-                    v = self.lower_expr(obj, env)
-                    t = self.typed(lambda: field_type(v.type, field), e.loc)
-                    return self.b.create(GetAttrOp, [v], [t], {"field": field}).out
-                case ast.Subscript(obj=obj, index=index):
-                    c, i = self.lower_expr(obj, env), self.lower_expr(index, env)
-                    t = self.typed(lambda: item_type(c.type, i.type), e.loc)
-                    return self.b.create(GetItemOp, [c, i], [t]).out
-                case ast.BinOp(op=op, lhs=lhs, rhs=rhs):
-                    return self.lower_binop(e, op, lhs, rhs, env)
-                case ast.UnaryOp(op=op, operand=operand):
-                    v = self.lower_expr(operand, env)
-                    cls = UNARY_OPS[op]
-                    t = self.typed(lambda: cls.infer(v.type), e.loc)
-                    return self.b.create(cls, [v], [t]).out
-                case ast.IfExp():
-                    return self.lower_ifexp(e, env)
-                case ast.ListComp():
-                    return self.lower_listcomp(e, env)
-                case ast.Call():
-                    return self.lower_call(e, env)
-                case ast.Lambda():
-                    self.report("unsupported", "a lambda is only allowed as the key= argument "
-                                "of min, max or sorted", e.loc)
-                    return self.undef()
-        raise AssertionError(f"unhandled expression {type(e).__name__}")
+            if isinstance(e, ast.Const):
+                return self.const(e.value, e.loc)
+            handler = self._HANDLERS.get(type(e))
+            if handler is None:
+                raise AssertionError(f"unhandled expression {type(e).__name__}")
+            return handler(self, e, env)
+
+    def lower_subscript(self, e: ast.Subscript, env: Env) -> Value:
+        c, i = self.lower_expr(e.obj, env), self.lower_expr(e.index, env)
+        t = self.typed(lambda: item_type(c.type, i.type), e.loc)
+        return self.b.create(GetItemOp, [c, i], [t]).out
+
+    def lower_lambda(self, e: ast.Lambda, env: Env) -> Value:
+        self.report(
+            "unsupported",
+            "a lambda is only allowed as the key= argument of min, max or sorted",
+            e.loc,
+        )
+        return self.undef()
+
+    def lower_attribute(self, e: ast.Attribute, env: Env) -> Value:
+        if isinstance(e.obj, ast.Name) and e.obj.id in self.tools.sites:
+            self.report(
+                "undefined-name",
+                f"'{e.attr}' of site {e.obj.id} is a tool: call it",
+                e.loc,
+                f"{e.obj.id}.{e.attr}(...)",
+            )
+            return self.undef()
+        v = self.lower_expr(e.obj, env)
+        t = self.typed(lambda: field_type(v.type, e.attr), e.loc)
+        return self.b.create(GetAttrOp, [v], [t], {"field": e.attr}).out
+
+    def lower_unary(self, e: ast.UnaryOp, env: Env) -> Value:
+        v = self.lower_expr(e.operand, env)
+        cls = UNARY_OPS[e.op]
+        t = self.typed(lambda: cls.infer(v.type), e.loc)
+        return self.b.create(cls, [v], [t]).out
 
     def lower_name(self, e: ast.Name, env: Env) -> Value:
         if e.id in env.vars:
             return env.vars[e.id]
         if e.id in env.loop_locals:
             where = env.loop_locals[e.id]
-            self.report("undefined-name", f"'{e.id}' is only defined inside the loop at "
-                        f"line {where.line}", e.loc,
-                        f"assign '{e.id}' before the loop if you need it afterwards")
+            self.report(
+                "undefined-name",
+                f"'{e.id}' is only defined inside the loop at line {where.line}",
+                e.loc,
+                f"assign '{e.id}' before the loop if you need it afterwards",
+            )
         elif e.id in env.branch_locals:
             where = env.branch_locals[e.id]
-            self.report("undefined-name", f"'{e.id}' may be undefined here: it is assigned on "
-                        f"only some branches of the if at line {where.line}", e.loc,
-                        f"assign '{e.id}' on every branch, or before the if")
+            self.report(
+                "undefined-name",
+                f"'{e.id}' may be undefined here: it is assigned on "
+                f"only some branches of the if at line {where.line}",
+                e.loc,
+                f"assign '{e.id}' on every branch, or before the if",
+            )
         elif e.id in self.tools.by_name or e.id in BUILTINS or e.id == "llm":
-            self.report("undefined-name", f"'{e.id}' is a function: call it", e.loc,
-                        f"{e.id}(...)")
+            self.report("undefined-name", f"'{e.id}' is a function: call it", e.loc, f"{e.id}(...)")
         else:
             names = [n for n in env.vars if not n.startswith("$")]
-            self.report("undefined-name", f"name '{e.id}' is not defined", e.loc,
-                        suggest(e.id, names) or "assign it before use")
+            self.report(
+                "undefined-name",
+                f"name '{e.id}' is not defined",
+                e.loc,
+                suggest(e.id, names) or "assign it before use",
+            )
         return self.undef()
 
-    def lower_list(self, items: tuple[ast.Expr, ...], env: Env) -> Value:
-        values = [self.lower_expr(i, env) for i in items]
+    def lower_list(self, e: ast.ListExpr, env: Env) -> Value:
+        values = [self.lower_expr(i, env) for i in e.items]
         elem: Type | None = None
         for v in values:
             elem = v.type if elem is None else join(elem, v.type)
@@ -181,7 +193,8 @@ class ExprLowerer:
         values = [self.cast(v, vt) for v in values]
         return self.b.create(DictOp, values, [DictType(vt)], {"keys": keys}).out
 
-    def lower_binop(self, e: ast.Expr, op: str, lhs: ast.Expr, rhs: ast.Expr, env: Env) -> Value:
+    def lower_binop(self, e: ast.BinOp, env: Env) -> Value:
+        op, lhs, rhs = e.op, e.lhs, e.rhs
         if op in ("and", "or") and self.tools.channels_of([rhs]):
             return self.lower_short_circuit(e, op, lhs, rhs, env)
         a, c = self.lower_expr(lhs, env), self.lower_expr(rhs, env)
@@ -219,8 +232,9 @@ class ExprLowerer:
 
             return run
 
-        out = self.emit_if(cond, env, [e.then, e.orelse], branch(e.then), branch(e.orelse),
-                           lambda a, b: ["$value"])
+        out = self.emit_if(
+            cond, env, [e.then, e.orelse], branch(e.then), branch(e.orelse), lambda a, b: ["$value"]
+        )
         return out["$value"]
 
     # ---- structured control flow shared with statements -------------------------------------
@@ -260,8 +274,14 @@ class ExprLowerer:
         result_types = [*types, *(channel_type(c) for c in channels)]
         hints = [n if not n.startswith("$") else None for n in names]
         hints += [channel_hint(c) for c in channels]
-        op = self.b.create(IfOp, [cond, *tokens], result_types, {},
-                           [Region([blocks[0]]), Region([blocks[1]])], hints)
+        op = self.b.create(
+            IfOp,
+            [cond, *tokens],
+            result_types,
+            {},
+            [Region([blocks[0]]), Region([blocks[1]])],
+            hints,
+        )
         out = dict(zip(names, op.results, strict=False))
         env.tokens.update(zip(channels, op.results[len(names) :], strict=True))
         env.vars.update({n: v for n, v in out.items() if not n.startswith("$value")})
@@ -282,8 +302,14 @@ class ExprLowerer:
             self.b.create(YieldOp, [*(inner.tokens[c] for c in channels), value, *extra])
         types = [*(t.type for t in inits), ListType(value.type)]
         attrs = {"collect": True, "filter": keep is not None}
-        op = self.b.create(ForOp, [iterable, *inits], types, attrs, [Region([body])],
-                           [*map(channel_hint, channels), None])
+        op = self.b.create(
+            ForOp,
+            [iterable, *inits],
+            types,
+            attrs,
+            [Region([body])],
+            [*map(channel_hint, channels), None],
+        )
         env.tokens.update(zip(channels, op.results, strict=False))
         return op.results[-1]
 
@@ -314,12 +340,17 @@ class ExprLowerer:
     def lower_builtin_key(self, lam: ast.Expr, elem: Type, env: Env) -> Region | None:
         """The region of a `key=` lambda over items of type `elem`, or None after an error."""
         if not isinstance(lam, ast.Lambda):
-            self.report("type-mismatch", "key= expects a lambda, e.g. key=lambda p: p.price",
-                        lam.loc)
+            self.report(
+                "type-mismatch", "key= expects a lambda, e.g. key=lambda p: p.price", lam.loc
+            )
             return None
         if self.tools.channels_of([lam.body]) or _calls_llm(lam.body):
-            self.report("unsupported", "a key= lambda cannot call tools or llm", lam.loc,
-                        "compute the values in a list comprehension first")
+            self.report(
+                "unsupported",
+                "a key= lambda cannot call tools or llm",
+                lam.loc,
+                "compute the values in a list comprehension first",
+            )
             return None
         block = Block([elem], [lam.param])
         inner = env.copy()
@@ -329,20 +360,45 @@ class ExprLowerer:
             self.b.create(YieldOp, [key])
         return Region([block])
 
-    def builtin_op(self, spec: Builtin, args: list[Value], kwargs: dict[str, Value],
-                   region: Region | None, loc: Location) -> Value:
+    def builtin_op(
+        self,
+        spec: Builtin,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        region: Region | None,
+        loc: Location,
+    ) -> Value:
         t = self.typed(
             lambda: spec.type_rule([a.type for a in args], {k: v.type for k, v in kwargs.items()}),
             loc,
         )
-        op = self.b.create(BuiltinCallOp, [*args, *kwargs.values()], [t],
-                           {"callee": spec.name, "kwargs": list(kwargs)},
-                           [region] if region else [])
+        op = self.b.create(
+            BuiltinCallOp,
+            [*args, *kwargs.values()],
+            [t],
+            {"callee": spec.name, "kwargs": list(kwargs)},
+            [region] if region else [],
+        )
         return op.out
 
     def check_arg(self, value: Value, want: Type, what: str, loc: Location) -> None:
         if not is_assignable(value.type, want):
             self.report("type-mismatch", f"{what} expects {want}, got {value.type}", loc)
+
+    _HANDLERS: ClassVar[dict[type, Callable[..., Value]]] = {
+        ast.Name: lower_name,
+        ast.ListExpr: lower_list,
+        ast.DictExpr: lower_dict,
+        ast.Attribute: lower_attribute,
+        ast.Subscript: lower_subscript,
+        ast.BinOp: lower_binop,
+        ast.UnaryOp: lower_unary,
+        ast.IfExp: lower_ifexp,
+        ast.ListComp: lower_listcomp,
+        ast.Call: lower_call,
+        ast.Lambda: lower_lambda,
+    }
+    """Expression class -> lowering method (constants are handled inline)."""
 
 
 def _merge_type(a: Value, b: Value) -> Type:
@@ -374,4 +430,3 @@ def _calls_llm(e: ast.Node) -> bool:
         isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "llm"
         for n in e.walk()
     )
-

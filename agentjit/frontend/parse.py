@@ -27,7 +27,7 @@ def _loc(file: str, meta: Meta | Token) -> Location:
 
 
 _STRING_PREFIX_HINT = {
-    "f": "f-strings are not supported: use format(\"... {x} ...\", x=...) or an llm template",
+    "f": 'f-strings are not supported: use format("... {x} ...", x=...) or an llm template',
     "b": "byte strings are not supported",
 }
 
@@ -52,9 +52,14 @@ class _ToAst(Transformer):
         for item in items:
             if isinstance(item, ast.Use):
                 if funcs:
-                    self.diagnostics.append(error(
-                        "syntax", f"'use {item.site}' after a function definition", item.loc,
-                        "put every 'use SITE' line at the top of the file"))
+                    self.diagnostics.append(
+                        error(
+                            "syntax",
+                            f"'use {item.site}' after a function definition",
+                            item.loc,
+                            "put every 'use SITE' line at the top of the file",
+                        )
+                    )
                 uses.append(item)
             elif isinstance(item, ast.FuncDef):
                 funcs.append(item)
@@ -90,15 +95,25 @@ class _ToAst(Transformer):
         return ast.Assign(self.loc(meta), str(kids[0]), kids[1])
 
     def attr_assign(self, meta: Meta, kids: list[Any]) -> ast.Stmt:
-        self.diagnostics.append(error(
-            "unsupported", "assignment to an attribute is not allowed", self.loc(meta),
-            "DSL values are immutable: build a new value and assign it to a variable"))
+        self.diagnostics.append(
+            error(
+                "unsupported",
+                "assignment to an attribute is not allowed",
+                self.loc(meta),
+                "DSL values are immutable: build a new value and assign it to a variable",
+            )
+        )
         return ast.Pass(self.loc(meta))
 
     def item_assign(self, meta: Meta, kids: list[Any]) -> ast.Stmt:
-        self.diagnostics.append(error(
-            "unsupported", "assignment to an item is not allowed", self.loc(meta),
-            "DSL values are immutable: build a new list or dict instead"))
+        self.diagnostics.append(
+            error(
+                "unsupported",
+                "assignment to an item is not allowed",
+                self.loc(meta),
+                "DSL values are immutable: build a new list or dict instead",
+            )
+        )
         return ast.Pass(self.loc(meta))
 
     def aug_assign(self, meta: Meta, kids: list[Any]) -> ast.AugAssign:
@@ -196,9 +211,14 @@ class _ToAst(Transformer):
             if isinstance(a, ast.Keyword):
                 seen_kw = True
             elif seen_kw:
-                self.diagnostics.append(error(
-                    "syntax", "positional argument after a keyword argument", a.loc,
-                    "put positional arguments first"))
+                self.diagnostics.append(
+                    error(
+                        "syntax",
+                        "positional argument after a keyword argument",
+                        a.loc,
+                        "put positional arguments first",
+                    )
+                )
         return ast.Call(self.loc(meta), func, tuple(args), tuple(keywords))
 
     def arguments(self, meta: Meta, kids: list[Any]) -> list[Any]:
@@ -227,9 +247,15 @@ class _ToAst(Transformer):
         prefix = re.match(r"[A-Za-z]*", text).group()  # type: ignore[union-attr]
         if prefix and prefix.lower() != "r":
             key = "f" if "f" in prefix.lower() else "b" if "b" in prefix.lower() else ""
-            hint = _STRING_PREFIX_HINT.get(key, "only plain and r\"raw\" strings are supported")
-            self.diagnostics.append(error(
-                "unsupported", f"string prefix '{prefix}' is not supported", self.loc(meta), hint))
+            hint = _STRING_PREFIX_HINT.get(key, 'only plain and r"raw" strings are supported')
+            self.diagnostics.append(
+                error(
+                    "unsupported",
+                    f"string prefix '{prefix}' is not supported",
+                    self.loc(meta),
+                    hint,
+                )
+            )
             return ast.Const(self.loc(meta), "")
         try:
             value = py_ast.literal_eval(text)
@@ -259,9 +285,7 @@ class _ToAst(Transformer):
 
     def dict_lit(self, meta: Meta, kids: list[Any]) -> ast.DictExpr:
         items = [k for k in kids if k is not None]
-        return ast.DictExpr(
-            self.loc(meta), tuple(k for k, _ in items), tuple(v for _, v in items)
-        )
+        return ast.DictExpr(self.loc(meta), tuple(k for k, _ in items), tuple(v for _, v in items))
 
     def dict_item(self, meta: Meta, kids: list[Any]) -> tuple[ast.Expr, ast.Expr]:
         return kids[0], kids[1]
@@ -279,4 +303,3 @@ def parse_program(text: str, file: str = "<input>") -> ast.Program:
         raise ParseError(builder.diagnostics)
     assert isinstance(program, ast.Program)
     return program
-

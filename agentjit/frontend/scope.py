@@ -29,7 +29,6 @@ from agentjit.ir import (
     ToolSignature,
     Type,
     Value,
-    suggest,
 )
 
 TAB_CHANNEL = "tab"
@@ -159,4 +158,3 @@ def assigned_names(stmts: tuple[ast.Stmt, ...]) -> list[str]:
             elif isinstance(node, ast.For):
                 seen.setdefault(node.var, None)
     return list(seen)
-

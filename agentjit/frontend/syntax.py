@@ -142,13 +142,21 @@ def syntax_diagnostic(exc: Exception, file: str) -> Diagnostic:
         return error("syntax", str(exc), loc, "indent blocks consistently (4 spaces)")
     if isinstance(exc, UnexpectedCharacters):
         loc = Location(file, exc.line, exc.column, exc.line, exc.column + 1)
-        return error("syntax", f"unexpected character {exc.char!r}", loc,
-                     _expected_hint(set(exc.allowed or ())))
+        return error(
+            "syntax",
+            f"unexpected character {exc.char!r}",
+            loc,
+            _expected_hint(set(exc.allowed or ())),
+        )
     if isinstance(exc, UnexpectedToken):
         return _unexpected_token(exc, file)
     if isinstance(exc, UnexpectedEOF):
-        return error("syntax", "unexpected end of file", Location(file, 1, 1, 1, 2),
-                     _expected_hint(set(exc.expected)))
+        return error(
+            "syntax",
+            "unexpected end of file",
+            Location(file, 1, 1, 1, 2),
+            _expected_hint(set(exc.expected)),
+        )
     return error("syntax", f"cannot parse: {exc}", Location(file, 1, 1, 1, 2))
 
 
@@ -162,8 +170,9 @@ def _unexpected_token(exc: UnexpectedToken, file: str) -> Diagnostic:
         return error("syntax", "unexpected indent", Location(file, line, 1, line, 2), hint)
     if tok.type == "_DEDENT":
         line = tok.end_line or tok.line
-        return error("syntax", "unexpected end of the indented block",
-                     Location(file, line, 1, line, 2), hint)
+        return error(
+            "syntax", "unexpected end of the indented block", Location(file, line, 1, line, 2), hint
+        )
     if tok.type == "_NEWLINE":
         loc = Location(file, tok.line, tok.column, tok.line, tok.column + 1)
         return error("syntax", "unexpected end of line", loc, hint)

@@ -176,7 +176,8 @@ class Operation:
         self.attributes: dict[str, Any] = dict(attributes or {})
         names = list(result_names or [None] * len(result_types))
         self.results = [
-            OpResult(t, self, i, n) for i, (t, n) in enumerate(zip(result_types, names, strict=True))
+            OpResult(t, self, i, n)
+            for i, (t, n) in enumerate(zip(result_types, names, strict=True))
         ]
         self.regions: list[Region] = []
         for r in regions:

@@ -74,8 +74,12 @@ class _Builder:
         if arg is not None and name in ("list", "dict"):
             inner = self.type(arg)
             return ListType(inner) if name == "list" else DictType(inner)
-        raise self.fail(name, f"unknown type '{name}'", "expected str, int, float, bool, none, "
-                        "any, list<T>, dict<T>, !tab, !res<name> or a declared !Record")
+        raise self.fail(
+            name,
+            f"unknown type '{name}'",
+            "expected str, int, float, bool, none, "
+            "any, list<T>, dict<T>, !tab, !res<name> or a declared !Record",
+        )
 
     def type_list(self, tree: Tree | None) -> list[Type]:
         return [self.type(t) for t in tree.children] if tree is not None else []
@@ -145,8 +149,10 @@ class _Builder:
         self.check_operand_types(name_tok, values, in_types)
         result_toks = results.children if results else []
         if len(result_toks) != len(out_types):
-            raise self.fail(name_tok, f"{len(result_toks)} results named but "
-                            f"{len(out_types)} result types given")
+            raise self.fail(
+                name_tok,
+                f"{len(result_toks)} results named but {len(out_types)} result types given",
+            )
         region_objs = [self.region(r) for r in (regions.children if regions else [])]
         op = cls(values, out_types, self.attrs(attrs), region_objs, self.location(loc))
         for tok, res in zip(result_toks, op.results, strict=True):

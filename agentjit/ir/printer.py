@@ -89,7 +89,9 @@ def format_attr(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(format_attr(v) for v in value) + "]"
     if isinstance(value, dict):
-        items = (f"{json.dumps(str(k), ensure_ascii=False)}: {format_attr(v)}" for k, v in value.items())
+        items = (
+            f"{json.dumps(str(k), ensure_ascii=False)}: {format_attr(v)}" for k, v in value.items()
+        )
         return "{" + ", ".join(items) + "}"
     if isinstance(value, Type):
         return str(value)

@@ -79,7 +79,9 @@ class _Verifier:
                 self.fail(op, "structure", f"{op.name}'s parent link does not point at its block")
             is_last = i == len(block.ops) - 1
             if op.has_trait(Terminator) and not is_last:
-                self.fail(op, "terminator", f"{op.name} is a terminator but is not last in its block")
+                self.fail(
+                    op, "terminator", f"{op.name} is a terminator but is not last in its block"
+                )
             self.check_op(op, visible)
             visible.update(op.results)
         self.check_tokens_of_block(block)
@@ -104,7 +106,9 @@ class _Verifier:
                     "a value must be defined earlier in the same block or an enclosing one",
                 )
             if Use(op, i) not in value.uses:
-                self.fail(op, "uses", f"operand {i} ({name}) of {op.name} is missing its use-list entry")
+                self.fail(
+                    op, "uses", f"operand {i} ({name}) of {op.name} is missing its use-list entry"
+                )
 
     def check_declaration(self, op: Operation) -> None:
         cls = type(op)

@@ -51,9 +51,12 @@ def _const_value(v: Value) -> Any:
 
 def _check_size(op: Operation, args: list[Any]) -> None:
     """Refuse folds that would build huge values before building them."""
-    if isinstance(op, BuiltinCallOp) and op.callee == "range":
-        if len(range(*args)) > MAX_FOLDED_SIZE:
-            raise _NotFoldable
+    if (
+        isinstance(op, BuiltinCallOp)
+        and op.callee == "range"
+        and len(range(*args)) > MAX_FOLDED_SIZE
+    ):
+        raise _NotFoldable
     if isinstance(op, BinaryOp) and op.symbol == "*":
         sized = [a for a in args if isinstance(a, str | list)]
         counts = [a for a in args if isinstance(a, int) and not isinstance(a, bool)]
@@ -100,9 +103,9 @@ def _representable(value: Any) -> bool:
 
 def fold(op: Operation) -> bool:
     """Replace `op` by a constant when all its operands are constants; True if it did."""
-    if isinstance(op, ConstantOp) or len(op.results) != 1 or not op.operands and not isinstance(
-        op, ListOp | DictOp | BuiltinCallOp
-    ):
+    if isinstance(op, ConstantOp) or len(op.results) != 1:
+        return False
+    if not op.operands and not isinstance(op, ListOp | DictOp | BuiltinCallOp):
         return False
     try:
         value = _evaluate(op)

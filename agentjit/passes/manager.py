@@ -55,8 +55,9 @@ def split_pipeline(text: str) -> list[tuple[str, int]]:
             if depth < 0:
                 raise _fail(text, i, i, "unbalanced '}' in pipeline")
         elif ch == "," and depth == 0:
-            if text[start:i].strip():
-                items.append((text[start:i].strip(), start + len(text[start:i]) - len(text[start:i].lstrip())))
+            chunk = text[start:i]
+            if chunk.strip():
+                items.append((chunk.strip(), start + len(chunk) - len(chunk.lstrip())))
             start = i + 1
     if depth != 0:
         raise _fail(text, len(text) - 1, len(text), "unbalanced '{' in pipeline")
@@ -96,13 +97,19 @@ def build_pass(item: str, offset: int, text: str) -> Pass:
         where = offset + item.index(option)
         if key not in known or not eq:
             listing = ", ".join(known) or "none"
-            raise _fail(text, where, where + len(option),
-                        f"pass '{name}' has no option '{key}'", f"its options: {listing}")
+            raise _fail(
+                text,
+                where,
+                where + len(option),
+                f"pass '{name}' has no option '{key}'",
+                f"its options: {listing}",
+            )
         try:
             kwargs[key] = _convert(raw.strip(), known[key].type)
         except ValueError as exc:
-            raise _fail(text, where, where + len(option),
-                        f"bad value for {name}{{{key}}}: {exc}") from None
+            raise _fail(
+                text, where, where + len(option), f"bad value for {name}{{{key}}}: {exc}"
+            ) from None
     return cls(**kwargs)
 
 

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 
 from agentjit.tools import Page, Site
 
-site = Site("shop", base_url="http://127.0.0.1:8001", version="1",
-            doc="An online shop: browse categories, search, product pages, basket, checkout.")
+site = Site(
+    "shop",
+    base_url="http://127.0.0.1:8001",
+    version="1",
+    doc="An online shop: browse categories, search, product pages, basket, checkout.",
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ async def view_basket(page: Page) -> list[BasketLine]:
 
 
 @site.tool(navigates=True, writes=("basket", "orders"))
-async def checkout(page: Page, email: str, name: str, address: str, city: str,
-                   postcode: str, country: str = "GB") -> Order:
+async def checkout(
+    page: Page, email: str, name: str, address: str, city: str, postcode: str, country: str = "GB"
+) -> Order:
     """Check out the basket as a guest; returns the order number and total."""

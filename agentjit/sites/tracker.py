@@ -11,8 +11,12 @@ from dataclasses import dataclass
 
 from agentjit.tools import Page, Site
 
-site = Site("tracker", base_url="http://127.0.0.1:8002", version="1",
-            doc="An issue tracker: log in, query tickets, read and file tickets, comment.")
+site = Site(
+    "tracker",
+    base_url="http://127.0.0.1:8002",
+    version="1",
+    doc="An issue tracker: log in, query tickets, read and file tickets, comment.",
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,9 @@ async def login(page: Page, user: str, password: str) -> None:
 
 
 @site.tool(navigates=True, reads_page=True, idempotent=True)
-async def query_tickets(page: Page, status: str = "!closed", owner: str = "",
-                        component: str = "") -> list[Ticket]:
+async def query_tickets(
+    page: Page, status: str = "!closed", owner: str = "", component: str = ""
+) -> list[Ticket]:
     """Run a custom ticket query and read the result rows."""
 
 
@@ -53,8 +58,9 @@ async def view_ticket(page: Page, id: int) -> TicketDetails:
 
 
 @site.tool(navigates=True, writes=("tickets",))
-async def new_ticket(page: Page, summary: str, description: str, priority: str = "major",
-                     component: str = "") -> int:
+async def new_ticket(
+    page: Page, summary: str, description: str, priority: str = "major", component: str = ""
+) -> int:
     """File a new ticket; returns its number."""
 
 

@@ -39,8 +39,15 @@ from agentjit.ir import (
     Type,
 )
 
-_SCALARS: dict[Any, Type] = {str: STR, int: INT, float: FLOAT, bool: BOOL, None: NONE,
-                             type(None): NONE, Any: ANY}
+_SCALARS: dict[Any, Type] = {
+    str: STR,
+    int: INT,
+    float: FLOAT,
+    bool: BOOL,
+    None: NONE,
+    type(None): NONE,
+    Any: ANY,
+}
 
 
 def ir_type(annotation: Any) -> Type:
@@ -112,8 +119,9 @@ class Site:
             default = REQUIRED if p.default is inspect.Parameter.empty else p.default
             params.append(Param(p.name, ir_type(hints[p.name]), default))
         result = ir_type(hints.get("return", type(None)))
-        return ToolSignature(self.name, fn.__name__, tuple(params), result, effects,
-                             inspect.getdoc(fn) or "")
+        return ToolSignature(
+            self.name, fn.__name__, tuple(params), result, effects, inspect.getdoc(fn) or ""
+        )
 
     def signature(self) -> SiteSignature:
         tools = {name: t.signature for name, t in self.tools.items()}

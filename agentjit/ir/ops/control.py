@@ -14,7 +14,15 @@ used once" rule local to a block.
 
 from __future__ import annotations
 
-from agentjit.ir.operation import ANY_TYPE, Operation, attr, operand, region, var_operand, var_result
+from agentjit.ir.operation import (
+    ANY_TYPE,
+    Operation,
+    attr,
+    operand,
+    region,
+    var_operand,
+    var_result,
+)
 from agentjit.ir.ops.structure import YieldOp
 from agentjit.ir.traits import HasSideEffects
 from agentjit.ir.types import ANY, BOOL, ListType, Type, is_assignable
