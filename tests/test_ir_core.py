@@ -33,7 +33,7 @@ def _module() -> tuple[ModuleOp, Block, Builder]:
 
 
 def test_use_lists_follow_operands() -> None:
-    module, body, b = _module()
+    _module_op, body, b = _module()
     n = body.args[0]
     add = b.create(BINARY_OPS["+"], [n, n], [INT])
     assert set(n.uses) == {Use(add, 0), Use(add, 1)}
@@ -47,7 +47,7 @@ def test_use_lists_follow_operands() -> None:
 
 
 def test_erase_refuses_used_results_and_drops_uses() -> None:
-    module, body, b = _module()
+    _module_op, body, b = _module()
     one = b.create(ConstantOp, [], [INT], {"value": 1})
     add = b.create(BINARY_OPS["+"], [one.out, one.out], [INT])
     with pytest.raises(ValueError, match="still used"):
@@ -59,7 +59,7 @@ def test_erase_refuses_used_results_and_drops_uses() -> None:
 
 
 def test_declared_accessors_and_traits() -> None:
-    module, body, b = _module()
+    _module_op, body, b = _module()
     n = body.args[0]
     add = b.create(BINARY_OPS["+"], [n, n], [INT])
     assert add.lhs is n and add.rhs is n and add.out is add.results[0]
