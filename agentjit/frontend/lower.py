@@ -47,6 +47,7 @@ from agentjit.ir import (
     error,
     is_assignable,
     join,
+    suggest,
 )
 
 SiteResolver = Callable[[str], SiteSignature | None]
@@ -82,6 +83,7 @@ class Lowerer(ExprLowerer):
         super().__init__(builder, tools)
         self.loop_depth = 0
         self.return_type: Type = ANY
+        self.call_stack: list[str] = []
 
     # ---- statements -------------------------------------------------------------------------
 
@@ -269,6 +271,83 @@ class Lowerer(ExprLowerer):
 
     # ---- functions and the module -----------------------------------------------------------
 
+    def inline_call(self, fn: ast.FuncDef, e: ast.Call, env: Env) -> Value:
+        """Lower a call of one of the program's functions by inlining its body here.
+
+        The callee sees only its parameters (and the caller's state tokens, which it threads);
+        its ops keep their own source locations. Recursion is rejected: programs terminate.
+        """
+        if fn.name in self.call_stack:
+            chain = " -> ".join([*self.call_stack, fn.name])
+            self.report(
+                "recursion",
+                f"recursive call of '{fn.name}' ({chain})",
+                e.loc,
+                "programs must terminate: use a for loop over a list instead",
+            )
+            return self.undef()
+        callee = Env(tokens=dict(env.tokens))
+        callee.vars.update(self.bind_call_args(fn, e, env))
+        saved = (self.return_type, self.loop_depth)
+        self.return_type, self.loop_depth = self.annotation(fn.returns), 0
+        self.call_stack.append(fn.name)
+        try:
+            self.lower_block(fn.body, callee)
+            result = callee.vars.get(RETURN)
+            if result is None:
+                self.check_falls_off(fn)
+                result = self.const(None, e.loc)
+        finally:
+            self.call_stack.pop()
+            self.return_type, self.loop_depth = saved
+        env.tokens.update(callee.tokens)
+        return result
+
+    def bind_call_args(self, fn: ast.FuncDef, e: ast.Call, env: Env) -> dict[str, Value]:
+        """Lower a call's arguments and bind them to `fn`'s parameters, checking their types."""
+        nodes: dict[str, ast.Expr] = {}
+        for param, arg in zip(fn.params, e.args, strict=False):
+            nodes[param.name] = arg
+        if len(e.args) > len(fn.params):
+            self.report(
+                "arity",
+                f"{fn.name}() takes {len(fn.params)} arguments, {len(e.args)} given",
+                e.args[len(fn.params)].loc,
+            )
+        names = [p.name for p in fn.params]
+        for kw in e.keywords:
+            if kw.name not in names or kw.name in nodes:
+                problem = "has no parameter" if kw.name not in names else "got twice"
+                self.report(
+                    "unknown-keyword" if kw.name not in names else "arity",
+                    f"{fn.name}() {problem} '{kw.name}'",
+                    kw.loc,
+                    suggest(kw.name, names),
+                )
+            else:
+                nodes[kw.name] = kw.value
+        bound: dict[str, Value] = {}
+        for p in fn.params:
+            want = self.annotation(p.type)
+            node = nodes.get(p.name, p.default)
+            if node is None:
+                self.report("arity", f"{fn.name}() is missing argument '{p.name}'", e.loc)
+                bound[p.name] = self.undef(want)
+                continue
+            value = self.lower_expr(node, env)
+            self.check_arg(value, want, f"argument '{p.name}' of {fn.name}()", node.loc)
+            bound[p.name] = self.cast(value, want) if is_assignable(value.type, want) else value
+        return bound
+
+    def check_falls_off(self, fn: ast.FuncDef) -> None:
+        if self.return_type not in (NONE, ANY):
+            self.report(
+                "missing-return",
+                f"{fn.name}() must return {self.return_type}",
+                fn.loc,
+                "end it with a return statement",
+            )
+
     def lower_function(self, fn: ast.FuncDef, module_block: Block) -> None:
         records = self.tools.records
         params: list[tuple[str, Type]] = []
@@ -291,13 +370,7 @@ class Lowerer(ExprLowerer):
             self.lower_block(fn.body, env)
             result = env.vars.get(RETURN)
             if result is None:
-                if self.return_type not in (NONE, ANY):
-                    self.report(
-                        "missing-return",
-                        f"{fn.name}() must return {self.return_type}",
-                        fn.loc,
-                        "end it with a return statement",
-                    )
+                self.check_falls_off(fn)
                 result = self.const(None, fn.loc)
             if self.return_type != ANY and is_assignable(result.type, self.return_type):
                 result = self.cast(result, self.return_type)
@@ -357,7 +430,8 @@ def lower_program(program: ast.Program, resolve_site: SiteResolver) -> tuple[Mod
     sites, diagnostics = _resolve_sites(program, resolve_site)
     module_block = Block()
     module = ModuleOp([], [], {"uses": [u.site for u in program.uses]}, [Region([module_block])])
-    lowerer = Lowerer(Builder.at_end(module_block), Tools(sites))
+    functions = {fn.name: fn for fn in program.funcs}
+    lowerer = Lowerer(Builder.at_end(module_block), Tools(sites, functions))
     lowerer.diagnostics.extend(diagnostics)
     names: set[str] = set()
     for fn in program.funcs:
@@ -372,10 +446,12 @@ def lower_program(program: ast.Program, resolve_site: SiteResolver) -> tuple[Mod
             program.loc,
             "define the entry point: def main(...) -> ...:",
         )
-    errors = [d for d in lowerer.diagnostics if d.severity == Severity.ERROR]
+    # A helper's body is lowered once on its own and once per call: report each problem once.
+    unique = list(dict.fromkeys(lowerer.diagnostics))
+    errors = [d for d in unique if d.severity == Severity.ERROR]
     if errors:
         raise ParseError(errors)
-    return module, [d for d in lowerer.diagnostics if d.severity != Severity.ERROR]
+    return module, [d for d in unique if d.severity != Severity.ERROR]
 
 
 def _resolve_sites(program: ast.Program, resolve_site: SiteResolver):

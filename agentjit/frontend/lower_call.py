@@ -36,6 +36,8 @@ def lower_call(lw: ExprLowerer, e: ast.Call, env: Env) -> Value:
     if isinstance(func, ast.Name):
         if func.id == "llm":
             return lower_llm(lw, e, env)
+        if func.id in lw.tools.functions and func.id not in env.vars:
+            return lw.inline_call(lw.tools.functions[func.id], e, env)
         if func.id in BUILTINS and func.id not in env.vars:
             return lower_builtin(lw, BUILTINS[func.id], e, env)
         if func.id in env.vars:
@@ -49,7 +51,7 @@ def lower_call(lw: ExprLowerer, e: ast.Call, env: Env) -> Value:
 
 
 def report_unknown_callee(lw: ExprLowerer, func: ast.Expr, env: Env) -> None:
-    known = [*lw.tools.by_name, *BUILTINS, "llm"]
+    known = [*lw.tools.by_name, *BUILTINS, *lw.tools.functions, "llm"]
     if isinstance(func, ast.Name):
         owners = lw.tools.by_name.get(func.id, [])
         if len(owners) > 1:

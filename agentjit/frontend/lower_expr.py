@@ -337,6 +337,10 @@ class ExprLowerer:
     def lower_call(self, e: ast.Call, env: Env) -> Value:
         return lower_call(self, e, env)
 
+    def inline_call(self, fn: ast.FuncDef, e: ast.Call, env: Env) -> Value:
+        """Lower a call of the program's own function `fn` (statement lowering provides it)."""
+        raise NotImplementedError
+
     def lower_builtin_key(self, lam: ast.Expr, elem: Type, env: Env) -> Region | None:
         """The region of a `key=` lambda over items of type `elem`, or None after an error."""
         if not isinstance(lam, ast.Lambda):

@@ -65,7 +65,11 @@ class Env:
 class Tools:
     """The tools and records of the sites a program uses, looked up by name."""
 
-    def __init__(self, sites: list[SiteSignature]) -> None:
+    def __init__(
+        self, sites: list[SiteSignature], functions: dict[str, ast.FuncDef] | None = None
+    ) -> None:
+        self.functions = functions or {}
+        """The program's own functions, which calls inline."""
         self.sites = {s.name: s for s in sites}
         self.by_name: dict[str, list[ToolSignature]] = {}
         for site in sites:
@@ -99,11 +103,20 @@ class Tools:
         return out
 
     def channels_of(self, nodes: tuple[ast.Node, ...] | list[ast.Node]) -> list[str]:
-        """Every channel some call in `nodes` (recursively) touches, tab first then sorted."""
+        """Every channel some call in `nodes` touches, through the program's own functions too;
+        tab first, then sorted."""
         found: set[str] = set()
-        for node in nodes:
-            for sub in node.walk():
-                if isinstance(sub, ast.Call) and (tool := self.resolve(sub.func)):
+        pending = list(nodes)
+        visited: set[str] = set()
+        while pending:
+            for sub in pending.pop().walk():
+                if not isinstance(sub, ast.Call):
+                    continue
+                if isinstance(sub.func, ast.Name) and sub.func.id in self.functions:
+                    if sub.func.id not in visited:
+                        visited.add(sub.func.id)
+                        pending.extend(self.functions[sub.func.id].body)
+                elif tool := self.resolve(sub.func):
                     found.update(self.channels(tool))
         return sorted(found, key=lambda c: (c != TAB_CHANNEL, c))
 
