@@ -21,9 +21,9 @@ __version__ = "0.1.0"
 
 def compile_text(text: str, file: str = "<input>") -> Compiled:
     """Parse, lower and verify DSL text against the installed sites."""
-    from agentjit.tools import resolve_site
+    from agentjit.tools import builtin_site_names, resolve_site
 
-    compiled = compile_source(text, file, resolve_site)
+    compiled = compile_source(text, file, resolve_site, builtin_site_names())
     verify(compiled.module)
     return compiled
 

@@ -70,7 +70,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     module, warnings = load_module(Path(args.file))
     _emit_diagnostics(warnings, args.json)
     n_ops = sum(1 for _ in module.walk())
-    print(f"ok: {args.file} ({n_ops} ops, {len(warnings)} warnings)")
+    plural = "" if len(warnings) == 1 else "s"
+    print(f"ok: {args.file} ({n_ops} ops, {len(warnings)} warning{plural})")
     return 0
 
 

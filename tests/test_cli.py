@@ -27,7 +27,7 @@ def test_check_reports_errors_as_json(tmp_path: pathlib.Path, capsys) -> None:
     err = capsys.readouterr().err
     payload = json.loads(err[: err.rindex("]") + 1])
     codes = {d["code"] for d in payload}
-    assert {"unknown-keyword", "arity", "undefined-name"} <= codes
+    assert {"unknown-keyword", "undefined-name"} <= codes
     assert all(d["span"]["file"] == str(bad) and d["span"]["line"] >= 1 for d in payload)
 
 

@@ -149,10 +149,12 @@ def test_several_errors_in_one_run() -> None:
         """
     )
     found = errors(source)
-    assert [code for code, _, _ in found] == [
-        "unknown-keyword",
-        "arity",
-        "undefined-name",
-        "undefined-name",
-    ]
+    assert [code for code, _, _ in found] == ["unknown-keyword", "undefined-name", "undefined-name"]
     assert "only defined inside the loop" in found[-1][2]
+
+
+def test_duplicate_use_is_a_warning_not_an_error() -> None:
+    from agentjit import compile_text
+
+    compiled = compile_text("use shop\nuse shop\n\ndef main() -> None:\n    go_home()\n")
+    assert [(d.code, d.loc.line) for d in compiled.warnings] == [("duplicate-use", 2)]

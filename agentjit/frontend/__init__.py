@@ -7,6 +7,7 @@ the frontend depends on nothing but the IR.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agentjit.frontend.lower import SiteResolver, lower_program
@@ -20,10 +21,12 @@ class Compiled:
     warnings: list[Diagnostic]
 
 
-def compile_source(text: str, file: str, resolve_site: SiteResolver) -> Compiled:
+def compile_source(
+    text: str, file: str, resolve_site: SiteResolver, known_sites: Sequence[str] = ()
+) -> Compiled:
     """Parse and lower DSL text; raise `ParseError` with all diagnostics on any error."""
     program = parse_program(text, file)
-    module, warnings = lower_program(program, resolve_site)
+    module, warnings = lower_program(program, resolve_site, known_sites)
     return Compiled(module, warnings)
 
 

@@ -12,7 +12,7 @@ ends in exactly one `func.return`. A `return` inside a loop is an error.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from agentjit.frontend import ast
 from agentjit.frontend.lower_expr import ExprLowerer, iter_elem
@@ -33,6 +33,7 @@ from agentjit.ir import (
     Block,
     Builder,
     CompilerError,
+    Diagnostic,
     ForOp,
     FuncOp,
     ModuleOp,
@@ -48,6 +49,7 @@ from agentjit.ir import (
     is_assignable,
     join,
     suggest,
+    type_of_constant,
 )
 
 SiteResolver = Callable[[str], SiteSignature | None]
@@ -159,6 +161,7 @@ class Lowerer(ExprLowerer):
                 stmt.loc,
                 "collect what you need in the loop and return after it",
             )
+            return
         result = self.lower_expr(value, env) if value is not None else self.const(None, stmt.loc)
         if not is_assignable(result.type, self.return_type):
             self.report(
@@ -190,7 +193,7 @@ class Lowerer(ExprLowerer):
 
         def lower(branch: Env) -> Env:
             self.lower_block(body, branch)
-            if RETURN not in branch.vars and returns_somewhere(stmt):
+            if RETURN not in branch.vars and returns_somewhere(stmt) and not self.loop_depth:
                 branch.vars[RETURN] = self.fall_through_value(stmt)
             return branch
 
@@ -386,14 +389,30 @@ class Lowerer(ExprLowerer):
             self.b.create(FuncOp, [], [], attrs, [Region([block])])
 
     def param_defaults(self, fn: ast.FuncDef) -> dict[str, object]:
+        """Literal parameter defaults (numbers, text, lists, dicts), checked against the type."""
         defaults: dict[str, object] = {}
         for p in fn.params:
             if p.default is None:
                 continue
-            if isinstance(p.default, ast.Const):
-                defaults[p.name] = p.default.value
-            else:
-                self.report("unsupported", "a parameter default must be a literal", p.default.loc)
+            try:
+                value = literal_value(p.default)
+            except ValueError:
+                self.report(
+                    "unsupported",
+                    "a parameter default must be a literal",
+                    p.default.loc,
+                    'e.g. limit: int = 5, or names: list[str] = ["a"]',
+                )
+                continue
+            want = self.annotation(p.type)
+            if not is_assignable(type_of_constant(value), want):
+                self.report(
+                    "type-mismatch",
+                    f"default of '{p.name}' is "
+                    f"{type_of_constant(value)}, but the parameter is {want}",
+                    p.default.loc,
+                )
+            defaults[p.name] = value
         return defaults
 
     def annotation(self, t: ast.TypeExpr | None) -> Type:
@@ -404,6 +423,23 @@ class Lowerer(ExprLowerer):
             self.report("unknown-type", resolved, t.loc)
             return ANY
         return resolved
+
+
+def literal_value(e: ast.Expr) -> object:
+    """The Python value of a literal expression (negative numbers, lists and dicts included);
+    ValueError for anything that would need evaluating."""
+    match e:
+        case ast.Const(value=v):
+            return v
+        case ast.UnaryOp(op="-", operand=ast.Const(value=v)) if isinstance(v, int | float):
+            return -v
+        case ast.ListExpr(items=items):
+            return [literal_value(i) for i in items]
+        case ast.DictExpr(keys=keys, values=values):
+            return {
+                str(literal_value(k)): literal_value(v) for k, v in zip(keys, values, strict=True)
+            }
+    raise ValueError("not a literal")
 
 
 def _changed(env: Env, a: Env, b: Env) -> list[str]:
@@ -422,16 +458,22 @@ def _discard(block: Block) -> None:
         op.set_operands([])
 
 
-def lower_program(program: ast.Program, resolve_site: SiteResolver) -> tuple[ModuleOp, list]:
+def lower_program(
+    program: ast.Program, resolve_site: SiteResolver, known_sites: Sequence[str] = ()
+) -> tuple[ModuleOp, list[Diagnostic]]:
     """Lower a parsed program to a verified-shape `builtin.module`.
 
-    Returns the module and the warnings; raises `ParseError` with every error found.
+    Returns the module and the warnings; raises `ParseError` with every error found, in source
+    order. `known_sites` only improves the hint for a misspelt `use`.
     """
-    sites, diagnostics = _resolve_sites(program, resolve_site)
+    sites, diagnostics = _resolve_sites(program, resolve_site, known_sites)
     module_block = Block()
     module = ModuleOp([], [], {"uses": [u.site for u in program.uses]}, [Region([module_block])])
     functions = {fn.name: fn for fn in program.funcs}
     lowerer = Lowerer(Builder.at_end(module_block), Tools(sites, functions))
+    lowerer.tools.unresolved = [
+        d.message.split("'")[1] for d in diagnostics if d.code == "unknown-site"
+    ]
     lowerer.diagnostics.extend(diagnostics)
     names: set[str] = set()
     for fn in program.funcs:
@@ -440,24 +482,43 @@ def lower_program(program: ast.Program, resolve_site: SiteResolver) -> tuple[Mod
         names.add(fn.name)
         lowerer.lower_function(fn, module_block)
     if "main" not in names:
-        lowerer.report(
-            "no-main",
-            "the program has no 'def main(...)'",
-            program.loc,
-            "define the entry point: def main(...) -> ...:",
-        )
+        _report_no_main(lowerer, program)
     # A helper's body is lowered once on its own and once per call: report each problem once.
-    unique = list(dict.fromkeys(lowerer.diagnostics))
+    unique = sorted(dict.fromkeys(lowerer.diagnostics), key=lambda d: (d.loc.line, d.loc.col))
     errors = [d for d in unique if d.severity == Severity.ERROR]
     if errors:
         raise ParseError(errors)
     return module, [d for d in unique if d.severity != Severity.ERROR]
 
 
-def _resolve_sites(program: ast.Program, resolve_site: SiteResolver):
+def _report_no_main(lowerer: Lowerer, program: ast.Program) -> None:
+    funcs = program.funcs
+    loc = funcs[0].loc if funcs else program.loc
+    hint = "define the entry point: def main(...) -> ...:"
+    if len(funcs) == 1:
+        hint = f"rename '{funcs[0].name}' to 'main'; it is where the run starts"
+    lowerer.report("no-main", "the program has no 'def main(...)'", loc, hint)
+
+
+def _resolve_sites(
+    program: ast.Program, resolve_site: SiteResolver, known_sites: Sequence[str] = ()
+) -> tuple[list[SiteSignature], list[Diagnostic]]:
     sites: list[SiteSignature] = []
-    diagnostics = []
+    diagnostics: list[Diagnostic] = []
+    seen: set[str] = set()
     for use in program.uses:
+        if use.site in seen:
+            diagnostics.append(
+                Diagnostic(
+                    "duplicate-use",
+                    f"site '{use.site}' is used twice",
+                    use.loc,
+                    "remove this line",
+                    Severity.WARNING,
+                )
+            )
+            continue
+        seen.add(use.site)
         try:
             site = resolve_site(use.site)
         except CompilerError as exc:
@@ -469,11 +530,20 @@ def _resolve_sites(program: ast.Program, resolve_site: SiteResolver):
                     "unknown-site",
                     f"unknown site '{use.site}'",
                     use.loc,
-                    "a site is a Python module defining `site = Site(...)`, "
-                    "shipped in agentjit.sites or registered as an "
-                    "'agentjit.sites' entry point",
+                    _site_hint(use.site, known_sites),
                 )
             )
         else:
             sites.append(site)
     return sites, diagnostics
+
+
+def _site_hint(name: str, known: Sequence[str]) -> str:
+    close = suggest(name, known)
+    if close:
+        return close
+    listing = f"installed sites: {', '.join(known)}; " if known else ""
+    return (
+        f"{listing}a site is a Python module defining `site = Site(...)`, shipped in "
+        "agentjit.sites or registered as an 'agentjit.sites' entry point"
+    )

@@ -88,6 +88,8 @@ def report_unknown_callee(lw: ExprLowerer, func: ast.Expr, env: Env) -> None:
 
 
 def _tool_hint(lw: ExprLowerer) -> str:
+    if lw.tools.unresolved:
+        return f"it may belong to site '{lw.tools.unresolved[0]}', which could not be found"
     if not lw.tools.sites:
         return "no site is in use: add 'use SITE' at the top to call its tools"
     names = sorted(lw.tools.by_name)
@@ -161,8 +163,9 @@ def bind_tool_args(lw: ExprLowerer, tool: ToolSignature, e: ast.Call) -> dict[st
             lw.report("arity", f"{tool.name}() got '{kw.name}' twice", kw.loc, sig)
         else:
             bound[kw.name] = kw.value
+    misspelt = any(tool.param(kw.name) is None for kw in e.keywords)
     for p in tool.params:
-        if p.required and p.name not in bound:
+        if p.required and p.name not in bound and not misspelt:
             lw.report("arity", f"{tool.name}() is missing argument '{p.name}'", e.loc, sig)
     return bound
 

@@ -118,13 +118,19 @@ class ExprLowerer:
         return self.undef()
 
     def lower_attribute(self, e: ast.Attribute, env: Env) -> Value:
-        if isinstance(e.obj, ast.Name) and e.obj.id in self.tools.sites:
-            self.report(
-                "undefined-name",
-                f"'{e.attr}' of site {e.obj.id} is a tool: call it",
-                e.loc,
-                f"{e.obj.id}.{e.attr}(...)",
-            )
+        if (
+            isinstance(e.obj, ast.Name)
+            and e.obj.id in self.tools.sites
+            and e.obj.id not in env.vars
+        ):
+            site = self.tools.sites[e.obj.id]
+            if e.attr in site.tools:
+                message, hint = f"'{e.attr}' of site {site.name} is a tool: call it", ""
+                hint = f"{site.name}.{e.attr}(...)"
+            else:
+                message = f"site {site.name} has no tool '{e.attr}'"
+                hint = suggest(e.attr, list(site.tools)) or "tools: " + ", ".join(site.tools)
+            self.report("undefined-name", message, e.loc, hint)
             return self.undef()
         v = self.lower_expr(e.obj, env)
         t = self.typed(lambda: field_type(v.type, e.attr), e.loc)
@@ -155,6 +161,14 @@ class ExprLowerer:
                 f"only some branches of the if at line {where.line}",
                 e.loc,
                 f"assign '{e.id}' on every branch, or before the if",
+            )
+        elif e.id in ("break", "continue"):
+            self.report(
+                "unsupported",
+                f"'{e.id}' is not supported",
+                e.loc,
+                "loops run over whole lists: filter first with "
+                "[x for x in xs if ...], or use any()/all()",
             )
         elif e.id in self.tools.by_name or e.id in BUILTINS or e.id == "llm":
             self.report("undefined-name", f"'{e.id}' is a function: call it", e.loc, f"{e.id}(...)")
@@ -195,7 +209,7 @@ class ExprLowerer:
 
     def lower_binop(self, e: ast.BinOp, env: Env) -> Value:
         op, lhs, rhs = e.op, e.lhs, e.rhs
-        if op in ("and", "or") and self.tools.channels_of([rhs]):
+        if op in ("and", "or") and _needs_guard(rhs):
             return self.lower_short_circuit(e, op, lhs, rhs, env)
         a, c = self.lower_expr(lhs, env), self.lower_expr(rhs, env)
         cls = BINARY_OPS[op]
@@ -207,7 +221,8 @@ class ExprLowerer:
     def lower_short_circuit(
         self, e: ast.Expr, op: str, lhs: ast.Expr, rhs: ast.Expr, env: Env
     ) -> Value:
-        """`a and f()` / `a or f()` where `f` touches the browser: only call it when needed."""
+        """`a and rhs` / `a or rhs`, evaluating `rhs` only when Python would: it may call a
+        tool or the LLM, or fail (`len(xs) > 0 and xs[0] > 1`)."""
         left = self.lower_expr(lhs, env)
 
         def evaluate_rhs(branch: Env) -> Env:
@@ -372,10 +387,11 @@ class ExprLowerer:
         region: Region | None,
         loc: Location,
     ) -> Value:
-        t = self.typed(
-            lambda: spec.type_rule([a.type for a in args], {k: v.type for k, v in kwargs.items()}),
-            loc,
-        )
+        try:
+            t = spec.type_rule([a.type for a in args], {k: v.type for k, v in kwargs.items()})
+        except BuiltinTypeError as exc:
+            self.report("type-mismatch", f"{spec.name}(): {exc}", loc, spec.doc)
+            t = ANY
         op = self.b.create(
             BuiltinCallOp,
             [*args, *kwargs.values()],
@@ -387,7 +403,9 @@ class ExprLowerer:
 
     def check_arg(self, value: Value, want: Type, what: str, loc: Location) -> None:
         if not is_assignable(value.type, want):
-            self.report("type-mismatch", f"{what} expects {want}, got {value.type}", loc)
+            convertible = {str(want), str(value.type)} <= {"str", "int", "float", "bool"}
+            hint = f"convert it with {want}(...)" if convertible else ""
+            self.report("type-mismatch", f"{what} expects {want}, got {value.type}", loc, hint)
 
     _HANDLERS: ClassVar[dict[type, Callable[..., Value]]] = {
         ast.Name: lower_name,

@@ -29,6 +29,7 @@ from agentjit.ir import (
     ToolSignature,
     Type,
     Value,
+    suggest,
 )
 
 TAB_CHANNEL = "tab"
@@ -70,6 +71,8 @@ class Tools:
     ) -> None:
         self.functions = functions or {}
         """The program's own functions, which calls inline."""
+        self.unresolved: list[str] = []
+        """Sites the program uses that could not be found (to explain unknown tools)."""
         self.sites = {s.name: s for s in sites}
         self.by_name: dict[str, list[ToolSignature]] = {}
         for site in sites:
@@ -157,7 +160,12 @@ def resolve_type(expr: ast.TypeExpr, records: dict[str, RecordType]) -> Type | s
         if key != STR:
             return "dict keys must be str"
         return DictType(value) if isinstance(value, Type) else value
-    known = ", ".join([*sorted(_PRIM_NAMES), "list[T]", "dict[str, T]", *sorted(records)])
+    close = suggest(expr.name, [*_PRIM_NAMES, "list", "dict", *records])
+    if close:
+        return f"unknown type '{expr.name}': {close}"
+    known = ", ".join(
+        ["str", "int", "float", "bool", "none", "any", "list[T]", "dict[str, T]", *sorted(records)]
+    )
     return f"unknown type '{expr.name}' (known: {known})"
 
 

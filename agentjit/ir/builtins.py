@@ -104,8 +104,8 @@ def _range(args: Sequence[Type], kw: dict[str, Type]) -> Type:
 
 def _const(result: Type, *params: Type) -> TypeRule:
     def rule(args: Sequence[Type], kw: dict[str, Type]) -> Type:
-        for t, want in zip(args, params, strict=False):
-            _expect(t, want, "this builtin")
+        for i, (t, want) in enumerate(zip(args, params, strict=False)):
+            _expect(t, want, f"argument {i + 1}")
         return result
 
     return rule
