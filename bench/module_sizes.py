@@ -40,7 +40,8 @@ def main() -> int:
     width = max(len(r[0]) for r in rows)
     print(f"{'module':<{width}}  lines  longest function")
     for rel, lines, (name, n) in rows:
-        print(f"{rel:<{width}}  {lines:>5}  {name} ({n})" if name else f"{rel:<{width}}  {lines:>5}")
+        longest = f"  {name} ({n})" if name else ""
+        print(f"{rel:<{width}}  {lines:>5}{longest}")
     print(f"{'total':<{width}}  {sum(r[1] for r in rows):>5}")
     for row in over:
         print(f"over budget: {row}")
