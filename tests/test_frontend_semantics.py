@@ -158,3 +158,11 @@ def test_duplicate_use_is_a_warning_not_an_error() -> None:
 
     compiled = compile_text("use shop\nuse shop\n\ndef main() -> None:\n    go_home()\n")
     assert [(d.code, d.loc.line) for d in compiled.warnings] == [("duplicate-use", 2)]
+
+
+@pytest.mark.parametrize(
+    "expr", ["(" * 500 + "1" + ")" * 500, "not " * 500 + "x", "1" + " + 1" * 800]
+)
+def test_absurd_nesting_is_a_diagnostic_not_a_crash(expr: str) -> None:
+    source = f"def main(x: bool) -> any:\n    return {expr}\n"
+    assert [code for code, _, _ in errors(source)] == ["too-deep"]

@@ -26,10 +26,23 @@ class Node:
                 yield from (v for v in value if isinstance(v, Node))
 
     def walk(self) -> Iterator[Node]:
-        """This node and all its descendants, pre-order."""
-        yield self
-        for child in self.children():
-            yield from child.walk()
+        """This node and all its descendants, pre-order (iterative: safe on deep trees)."""
+        stack: list[Node] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(list(node.children())))
+
+    def depth(self) -> tuple[int, Node]:
+        """The number of levels below and including this node, and a deepest node."""
+        deepest, best = self, 1
+        stack: list[tuple[Node, int]] = [(self, 1)]
+        while stack:
+            node, level = stack.pop()
+            if level > best:
+                deepest, best = node, level
+            stack.extend((child, level + 1) for child in node.children())
+        return best, deepest
 
 
 # ---- expressions --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import ast as py_ast
 import re
 from typing import Any
 
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
 
 from agentjit.frontend import ast
@@ -25,6 +25,9 @@ def _loc(file: str, meta: Meta | Token) -> Location:
         return Location(file, 1, 1, 1, 2)
     return Location(file, meta.line, meta.column, meta.end_line, meta.end_column)
 
+
+MAX_NESTING = 100
+"""How deep statements and expressions may nest (CPython stops at about the same depth)."""
 
 _STRING_PREFIX_HINT = {
     "f": 'f-strings are not supported: use format("... {x} ...", x=...) or an llm template',
@@ -297,9 +300,32 @@ def parse_program(text: str, file: str = "<input>") -> ast.Program:
     tree, diagnostics = parse_tree(text, file)
     if tree is None:
         raise ParseError(diagnostics)
+    _check_tree_depth(tree, file)
     builder = _ToAst(file)
     program = builder.transform(tree)
     if builder.diagnostics:
         raise ParseError(builder.diagnostics)
     assert isinstance(program, ast.Program)
+    levels, deepest = program.depth()
+    if levels > MAX_NESTING:
+        raise ParseError(_too_deep(deepest.loc))
     return program
+
+
+def _too_deep(loc: Location) -> Diagnostic:
+    return error(
+        "too-deep",
+        f"the program nests more than {MAX_NESTING} levels deep",
+        loc,
+        "split the expression into several assignments",
+    )
+
+
+def _check_tree_depth(tree: Tree, file: str) -> None:
+    """Reject absurdly deep parse trees before any recursive stage sees them."""
+    stack: list[tuple[Tree, int]] = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_NESTING:
+            raise ParseError(_too_deep(_loc(file, node.meta)))
+        stack.extend((child, level + 1) for child in node.children if isinstance(child, Tree))

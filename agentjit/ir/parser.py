@@ -46,6 +46,13 @@ class _Builder:
         self.values: dict[str, Value] = {}
         self.records: dict[str, RecordType] = {}
 
+    def string(self, tok: Token) -> str:
+        """The value of a quoted string token (JSON escapes)."""
+        try:
+            return json.loads(tok)
+        except json.JSONDecodeError as exc:
+            raise self.fail(tok, f"bad string literal: {exc.msg}") from None
+
     def fail(self, node: Token | Tree, message: str, hint: str = "") -> ParseError:
         return ParseError(error("ir-syntax", message, _tok_loc(self.file, node), hint))
 
@@ -91,7 +98,7 @@ class _Builder:
         kids = tree.children if isinstance(tree, Tree) else []
         match kind:
             case "string":
-                return json.loads(kids[0])
+                return self.string(kids[0])
             case "int":
                 return int(kids[0])
             case "float":
@@ -105,7 +112,7 @@ class _Builder:
             case "list":
                 return [self.attr(k) for k in kids if k is not None]
             case "dict":
-                return {json.loads(e.children[0]): self.attr(e.children[1]) for e in kids if e}
+                return {self.string(e.children[0]): self.attr(e.children[1]) for e in kids if e}
             case "named_type" | "bang_type":
                 return self.type(tree)
         raise self.fail(tree, f"unexpected attribute value {tree}")
@@ -140,7 +147,7 @@ class _Builder:
 
     def operation(self, tree: Tree) -> Operation:
         results, name_tok, operands, regions, attrs, ftype, loc = tree.children
-        name = json.loads(name_tok)
+        name = self.string(name_tok)
         cls = OP_REGISTRY.get(name)
         if cls is None:
             raise self.fail(name_tok, f"unknown operation {name_tok}")
@@ -184,7 +191,7 @@ class _Builder:
             return UNKNOWN
         file, *nums = tree.children
         line, col, end_line, end_col = (int(n) for n in nums)
-        return Location(json.loads(file), line, col, end_line, end_col)
+        return Location(self.string(file), line, col, end_line, end_col)
 
 
 def _syntax_error(exc: UnexpectedInput, file: str) -> ParseError:
@@ -202,6 +209,20 @@ def _syntax_error(exc: UnexpectedInput, file: str) -> ParseError:
     return ParseError(error("ir-syntax", msg, loc, "expected one of: " + ", ".join(expected)))
 
 
+MAX_DEPTH = 400
+"""How deeply IR text may nest (regions, lists); deeper text is rejected, not recursed into."""
+
+
+def _check_depth(tree: Tree, file: str) -> None:
+    stack: list[tuple[Tree, int]] = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_DEPTH:
+            loc = _tok_loc(file, node)
+            raise ParseError(error("ir-syntax", f"IR nested more than {MAX_DEPTH} levels", loc))
+        stack.extend((c, level + 1) for c in node.children if isinstance(c, Tree))
+
+
 def parse_ir(text: str, file: str = "<ir>") -> Operation:
     """Parse textual IR into its top-level op (normally a `builtin.module`).
 
@@ -213,6 +234,7 @@ def parse_ir(text: str, file: str = "<ir>") -> Operation:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, file) from None
+    _check_depth(tree, file)
     builder = _Builder(file)
     *records, top = tree.children
     for r in records:
