@@ -161,8 +161,12 @@ def test_duplicate_use_is_a_warning_not_an_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "expr", ["(" * 500 + "1" + ")" * 500, "not " * 500 + "x", "1" + " + 1" * 800]
+    "expr", ["not " * 500 + "x", "1" + " + 1" * 800, "[" * 300 + "1" + "]" * 300], ids=len
 )
 def test_absurd_nesting_is_a_diagnostic_not_a_crash(expr: str) -> None:
     source = f"def main(x: bool) -> any:\n    return {expr}\n"
     assert [code for code, _, _ in errors(source)] == ["too-deep"]
+
+
+def test_redundant_parentheses_do_not_nest() -> None:
+    assert run("def main() -> int:\n    return " + "(" * 500 + "1" + ")" * 500 + "\n")[0] == 1
