@@ -183,12 +183,7 @@ class ExprLowerer:
         return self.undef()
 
     def lower_list(self, e: ast.ListExpr, env: Env) -> Value:
-        values = [self.lower_expr(i, env) for i in e.items]
-        elem: Type | None = None
-        for v in values:
-            elem = v.type if elem is None else join(elem, v.type)
-        elem = elem or ANY
-        values = [self.cast(v, elem) for v in values]
+        values, elem = self.unify([self.lower_expr(i, env) for i in e.items])
         return self.b.create(ListOp, values, [ListType(elem)]).out
 
     def lower_dict(self, e: ast.DictExpr, env: Env) -> Value:
@@ -199,13 +194,16 @@ class ExprLowerer:
             else:
                 self.report("type-mismatch", "dict keys must be string literals", k.loc)
                 keys.append("")
-        values = [self.lower_expr(v, env) for v in e.values]
-        vt: Type | None = None
-        for v in values:
-            vt = v.type if vt is None else join(vt, v.type)
-        vt = vt or ANY
-        values = [self.cast(v, vt) for v in values]
+        values, vt = self.unify([self.lower_expr(v, env) for v in e.values])
         return self.b.create(DictOp, values, [DictType(vt)], {"keys": keys}).out
+
+    def unify(self, values: list[Value]) -> tuple[list[Value], Type]:
+        """The values cast to their common type (a container's element type), and that type."""
+        common: Type | None = None
+        for v in values:
+            common = v.type if common is None else join(common, v.type)
+        common = common or ANY
+        return [self.cast(v, common) for v in values], common
 
     def lower_binop(self, e: ast.BinOp, env: Env) -> Value:
         op, lhs, rhs = e.op, e.lhs, e.rhs

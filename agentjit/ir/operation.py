@@ -47,10 +47,14 @@ TOKEN = TypeConstraint("a token", lambda t: t.is_token)
 
 
 @dataclass(frozen=True)
-class OperandDef:
+class _ValueGroupDef:
+    """A named operand or result (or a variadic group of them) with a type constraint."""
+
     constraint: TypeConstraint
     variadic: bool = False
     name: str = ""
+    defs_field: ClassVar[str]
+    values_field: ClassVar[str]
 
     def __set_name__(self, owner: type, name: str) -> None:
         object.__setattr__(self, "name", name)
@@ -58,24 +62,19 @@ class OperandDef:
     def __get__(self, op: Operation | None, owner: type) -> Any:
         if op is None:
             return self
-        start, stop = op.segment(type(op).operand_defs, self, len(op.operands))
-        return op.operands[start:stop] if self.variadic else op.operands[start]
+        values = getattr(op, self.values_field)
+        start, stop = op.segment(getattr(type(op), self.defs_field), self, len(values))
+        return values[start:stop] if self.variadic else values[start]
 
 
-@dataclass(frozen=True)
-class ResultDef:
-    constraint: TypeConstraint
-    variadic: bool = False
-    name: str = ""
+class OperandDef(_ValueGroupDef):
+    defs_field = "operand_defs"
+    values_field = "operands"
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        object.__setattr__(self, "name", name)
 
-    def __get__(self, op: Operation | None, owner: type) -> Any:
-        if op is None:
-            return self
-        start, stop = op.segment(type(op).result_defs, self, len(op.results))
-        return op.results[start:stop] if self.variadic else op.results[start]
+class ResultDef(_ValueGroupDef):
+    defs_field = "result_defs"
+    values_field = "results"
 
 
 @dataclass(frozen=True)
