@@ -161,7 +161,7 @@ def test_duplicate_use_is_a_warning_not_an_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "expr", ["not " * 500 + "x", "1" + " + 1" * 800, "[" * 300 + "1" + "]" * 300], ids=len
+    "expr", ["not " * 500 + "x", "[" * 300 + "1" + "]" * 300, "x and " * 300 + "x"], ids=len
 )
 def test_absurd_nesting_is_a_diagnostic_not_a_crash(expr: str) -> None:
     source = f"def main(x: bool) -> any:\n    return {expr}\n"
@@ -170,3 +170,19 @@ def test_absurd_nesting_is_a_diagnostic_not_a_crash(expr: str) -> None:
 
 def test_redundant_parentheses_do_not_nest() -> None:
     assert run("def main() -> int:\n    return " + "(" * 500 + "1" + ")" * 500 + "\n")[0] == 1
+
+
+def test_long_flat_chains_compile() -> None:
+    assert run("def main() -> int:\n    return 1" + " + 1" * 2000 + "\n")[0] == 2001
+
+
+def test_many_early_returns_and_call_chains_are_diagnostics() -> None:
+    returns = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(300))
+    assert "too-deep" in {
+        c for c, _, _ in errors(f"def main(x: int) -> int:\n{returns}    return x\n")
+    }
+    chain = "".join(f"def f{i}(x: int) -> int:\n    return f{i + 1}(x)\n\n" for i in range(300))
+    source = (
+        chain + "def f300(x: int) -> int:\n    return x\n\ndef main() -> int:\n    return f0(1)\n"
+    )
+    assert "too-deep" in {c for c, _, _ in errors(source)}

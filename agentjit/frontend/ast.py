@@ -34,14 +34,20 @@ class Node:
             stack.extend(reversed(list(node.children())))
 
     def depth(self) -> tuple[int, Node]:
-        """The number of levels below and including this node, and a deepest node."""
+        """How deeply this tree nests, and a deepest node. The left operand of an arithmetic
+        or comparison operator does not count as a level: `1 + 2 + ... + n` is flat, and
+        lowering walks such chains with a loop."""
         deepest, best = self, 1
         stack: list[tuple[Node, int]] = [(self, 1)]
         while stack:
             node, level = stack.pop()
             if level > best:
                 deepest, best = node, level
-            stack.extend((child, level + 1) for child in node.children())
+            for child in node.children():
+                flat = (
+                    isinstance(node, BinOp) and node.op not in ("and", "or") and child is node.lhs
+                )
+                stack.append((child, level if flat else level + 1))
         return best, deepest
 
 

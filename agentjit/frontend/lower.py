@@ -54,6 +54,10 @@ from agentjit.ir import (
 
 SiteResolver = Callable[[str], SiteSignature | None]
 MAX_WIDENING_ROUNDS = 4
+MAX_BLOCK_DEPTH = 100
+"""How deeply lowering may nest blocks (ifs, loops, early-return continuations, inlined calls)."""
+MAX_INLINED_CALLS = 2_000
+"""How many calls of the program's own functions one compilation may inline."""
 
 
 def ends_with_return(stmts: tuple[ast.Stmt, ...]) -> bool:
@@ -86,10 +90,31 @@ class Lowerer(ExprLowerer):
         self.loop_depth = 0
         self.return_type: Type = ANY
         self.call_stack: list[str] = []
+        self.block_depth = 0
+        self.inlined_calls = 0
 
     # ---- statements -------------------------------------------------------------------------
 
     def lower_block(self, stmts: tuple[ast.Stmt, ...], env: Env) -> None:
+        if not stmts:
+            return
+        if self.block_depth >= MAX_BLOCK_DEPTH:
+            self.report(
+                "too-deep",
+                f"blocks nest more than {MAX_BLOCK_DEPTH} levels deep here "
+                "(counting early returns, which nest what follows them, and inlined "
+                "calls)",
+                stmts[0].loc,
+                "collect results in variables and return once at the end",
+            )
+            return
+        self.block_depth += 1
+        try:
+            self.lower_statements(stmts, env)
+        finally:
+            self.block_depth -= 1
+
+    def lower_statements(self, stmts: tuple[ast.Stmt, ...], env: Env) -> None:
         for i, stmt in enumerate(stmts):
             if RETURN in env.vars:
                 self.report(
@@ -280,6 +305,17 @@ class Lowerer(ExprLowerer):
         The callee sees only its parameters (and the caller's state tokens, which it threads);
         its ops keep their own source locations. Recursion is rejected: programs terminate.
         """
+        self.inlined_calls += 1
+        if self.inlined_calls > MAX_INLINED_CALLS:
+            if self.inlined_calls == MAX_INLINED_CALLS + 1:
+                self.report(
+                    "too-large",
+                    f"more than {MAX_INLINED_CALLS} function calls to "
+                    "inline: the program is too large",
+                    e.loc,
+                    "call helpers inside a loop rather than from many places",
+                )
+            return self.undef()
         if fn.name in self.call_stack:
             chain = " -> ".join([*self.call_stack, fn.name])
             self.report(

@@ -206,15 +206,27 @@ class ExprLowerer:
         return [self.cast(v, common) for v in values], common
 
     def lower_binop(self, e: ast.BinOp, env: Env) -> Value:
-        op, lhs, rhs = e.op, e.lhs, e.rhs
-        if op in ("and", "or") and _needs_guard(rhs):
-            return self.lower_short_circuit(e, op, lhs, rhs, env)
-        a, c = self.lower_expr(lhs, env), self.lower_expr(rhs, env)
-        cls = BINARY_OPS[op]
-        t = self.typed(lambda: cls.infer(a.type, c.type), e.loc)
-        if op in ("and", "or"):
-            a, c = self.cast(a, t), self.cast(c, t)
-        return self.b.create(cls, [a, c], [t]).out
+        if e.op in ("and", "or"):
+            if _needs_guard(e.rhs):
+                return self.lower_short_circuit(e, e.op, e.lhs, e.rhs, env)
+            return self.apply_binop(e, self.lower_expr(e.lhs, env), e.rhs, env)
+        spine = [e]  # walk a left-leaning chain (a + b + c ...) with a loop, not recursion
+        while isinstance(spine[-1].lhs, ast.BinOp) and spine[-1].lhs.op not in ("and", "or"):
+            spine.append(spine[-1].lhs)
+        value = self.lower_expr(spine[-1].lhs, env)
+        for node in reversed(spine):
+            with self.b.location(node.loc):
+                value = self.apply_binop(node, value, node.rhs, env)
+        return value
+
+    def apply_binop(self, e: ast.BinOp, left: Value, rhs: ast.Expr, env: Env) -> Value:
+        """`left <op> rhs` where the left operand is already lowered."""
+        right = self.lower_expr(rhs, env)
+        cls = BINARY_OPS[e.op]
+        t = self.typed(lambda: cls.infer(left.type, right.type), e.loc)
+        if e.op in ("and", "or"):
+            left, right = self.cast(left, t), self.cast(right, t)
+        return self.b.create(cls, [left, right], [t]).out
 
     def lower_short_circuit(
         self, e: ast.Expr, op: str, lhs: ast.Expr, rhs: ast.Expr, env: Env

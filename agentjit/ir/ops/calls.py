@@ -63,8 +63,8 @@ class ToolCallOp(Operation):
         n_data = len(self.data_operands)
         if self.operands[:n_data] != tuple(self.data_operands):
             raise ValueError("data operands must come before token operands")
-        if len(self.args) != n_data:
-            raise ValueError(f"{len(self.args)} argument names for {n_data} data operands")
+        if len(self.args) != n_data or not all(isinstance(a, str) for a in self.args):
+            raise ValueError(f"args must name the {n_data} data operands (strings)")
         if not self.results or self.results[0].type.is_token:
             raise ValueError("the first result must be the tool's output")
         ins = [v.type for v in self.token_operands]
@@ -92,8 +92,8 @@ class LlmCallOp(Operation):
         return self.temperature == 0
 
     def verify_(self) -> None:
-        if len(self.args) != len(self.values):
-            raise ValueError(f"{len(self.args)} argument names for {len(self.values)} operands")
+        if len(self.args) != len(self.values) or not all(isinstance(a, str) for a in self.args):
+            raise ValueError(f"args must name the {len(self.values)} operands (strings)")
         missing = [n for n in template_names(self.template) if n not in self.args]
         if missing:
             raise ValueError(f"template placeholders without a value: {', '.join(missing)}")

@@ -37,6 +37,12 @@ class FuncOp(Operation):
     traits = frozenset({IsolatedFromAbove})
 
     def verify_(self) -> None:
+        names = self.arg_names
+        if not all(isinstance(n, str) for n in names) or len(names) > len(self.body.block.args):
+            raise ValueError("arg_names must name the leading entry-block arguments")
+        unknown = set(self.defaults or {}) - set(names)
+        if unknown:
+            raise ValueError(f"defaults for unknown parameters: {', '.join(sorted(unknown))}")
         ret = self.body.block.terminator
         if not isinstance(ret, ReturnOp):
             return
@@ -68,3 +74,9 @@ class YieldOp(Operation):
     name = "ctl.yield"
     values = var_operand(ANY_TYPE)
     traits = frozenset({Terminator})
+
+    def verify_(self) -> None:
+        owner = self.parent.parent_op if self.parent else None
+        if owner is None or owner.name not in ("ctl.for", "ctl.if", "dsl.builtin"):
+            where = owner.name if owner else "no op"
+            raise ValueError(f"ctl.yield must end a ctl.for, ctl.if or key= region, not {where}")
