@@ -30,8 +30,15 @@ MAX_ERRORS = 20
 class _Verifier:
     def __init__(self, root: Operation) -> None:
         self.root = root
-        self.printer = Printer(root)
+        self._printer: Printer | None = None
         self.diagnostics: list[Diagnostic] = []
+
+    @property
+    def printer(self) -> Printer:
+        """Value names for messages; built only when there is something to report."""
+        if self._printer is None:
+            self._printer = Printer(self.root)
+        return self._printer
 
     def fail(self, op: Operation, code: str, message: str, hint: str = "") -> None:
         if len(self.diagnostics) < MAX_ERRORS:
@@ -97,8 +104,8 @@ class _Verifier:
 
     def check_operands(self, op: Operation, visible: set[Value]) -> None:
         for i, value in enumerate(op.operands):
-            name = self.printer.names[value]
             if value not in visible:
+                name = self.printer.names[value]
                 self.fail(
                     op,
                     "dominance",
@@ -106,6 +113,7 @@ class _Verifier:
                     "a value must be defined earlier in the same block or an enclosing one",
                 )
             if Use(op, i) not in value.uses:
+                name = self.printer.names[value]
                 self.fail(
                     op, "uses", f"operand {i} ({name}) of {op.name} is missing its use-list entry"
                 )
@@ -165,8 +173,8 @@ class _Verifier:
 
     def check_token(self, token: Value, block: Block) -> None:
         users = [u.op for u in token.uses]
-        name = self.printer.names[token]
         if len(users) > 1:
+            name = self.printer.names[token]
             self.fail(
                 users[1],
                 "token",
@@ -177,6 +185,7 @@ class _Verifier:
             )
         for user in users:
             if user.parent is not block:
+                name = self.printer.names[token]
                 self.fail(
                     user,
                     "token",
