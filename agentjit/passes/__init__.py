@@ -21,6 +21,7 @@ def _lazy(module: str, cls: str) -> Callable[[], type[Pass]]:
 REGISTRY: dict[str, Callable[[], type[Pass]]] = {
     "verify": _lazy("verify", "VerifyPass"),
     "canonicalize": _lazy("canonicalize", "CanonicalizePass"),
+    "check-contracts": _lazy("check_contracts", "CheckContractsPass"),
 }
 
 

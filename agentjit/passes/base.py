@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from agentjit.ir import ModuleOp
+from agentjit.ir import Diagnostic, ModuleOp
 
 
 @dataclass
@@ -29,6 +29,8 @@ class PassContext:
     """Set by a pass that modified the module; reset by the manager before each pass."""
     analyses: dict[Any, Any] = field(default_factory=dict)
     """Cached analyses, keyed by (analysis, op); dropped after any pass that changed the IR."""
+    warnings: list[Diagnostic] = field(default_factory=list)
+    """Warnings passes report without failing (shown by the CLI)."""
 
 
 @dataclass(frozen=True)

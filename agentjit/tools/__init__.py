@@ -1,7 +1,23 @@
-"""The tool protocol: sites, tools and their signatures (contracts come with the protocol issue)."""
+"""The tool protocol: sites, their abstract state, tools with contracts and effects."""
 
 from agentjit.tools.page import Page
 from agentjit.tools.registry import builtin_site_names, load_site, resolve_site
-from agentjit.tools.site import Site, Tool, ir_type
+from agentjit.tools.site import Site, Tool, ir_type, json_schema
+from agentjit.tools.state import ANY, UNKNOWN, Contract, Enum, State, Text
 
-__all__ = ["Page", "Site", "Tool", "builtin_site_names", "ir_type", "load_site", "resolve_site"]
+__all__ = [
+    "ANY",
+    "UNKNOWN",
+    "Contract",
+    "Enum",
+    "Page",
+    "Site",
+    "State",
+    "Text",
+    "Tool",
+    "builtin_site_names",
+    "ir_type",
+    "json_schema",
+    "load_site",
+    "resolve_site",
+]

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentjit.ir import ANY as ANY_TYPE
 from agentjit.ir import (
-    ANY,
     BOOL,
     FLOAT,
     INT,
@@ -38,15 +38,23 @@ from agentjit.ir import (
     ToolSignature,
     Type,
 )
+from agentjit.tools.state import (
+    ANY,
+    UNKNOWN,
+    Contract,
+    State,
+    allowed_values,
+    validate_contract,
+)
 
 _SCALARS: dict[Any, Type] = {
+    Any: ANY_TYPE,
     str: STR,
     int: INT,
     float: FLOAT,
     bool: BOOL,
     None: NONE,
     type(None): NONE,
-    Any: ANY,
 }
 
 
@@ -69,15 +77,71 @@ def ir_type(annotation: Any) -> Type:
     raise TypeError(f"cannot express {annotation!r} as a DSL type")
 
 
+Predicate = Callable[..., Any]
+"""A runtime check: `ready(page)` or `done(page, output)`, async, returning bool."""
+
+
 @dataclass
 class Tool:
-    """A declared tool: its Python implementation and its compiler-facing signature."""
+    """A declared tool: implementation, compiler-facing signature, contract, runtime checks."""
 
     fn: Callable[..., Any]
     signature: ToolSignature
+    contract: Contract = field(default_factory=Contract)
+    ready: Predicate | None = None
+    """Polled (bounded) before the call until the page is ready for it."""
+    done: Predicate | None = None
+    """Polled (bounded) after the call until its effect is visible."""
+
+    def schema(self) -> dict[str, Any]:
+        """The tool as JSON schema plus its contract and effects (for prompts and docs)."""
+        sig = self.signature
+        return {
+            "name": sig.name,
+            "site": sig.site,
+            "description": sig.doc,
+            "parameters": {
+                "type": "object",
+                "properties": {p.name: json_schema(p.type) for p in sig.params},
+                "required": [p.name for p in sig.params if p.required],
+            },
+            "returns": json_schema(sig.result),
+            "requires": {k: _pattern_json(v) for k, v in self.contract.requires.items()},
+            "ensures": {k: _pattern_json(v) for k, v in self.contract.ensures.items()},
+            "requires_called": {k: list(v) for k, v in self.contract.requires_called.items()},
+            "effects": sig.effects.to_attr(),
+        }
 
 
-@dataclass
+def json_schema(t: Type) -> dict[str, Any]:
+    """The JSON schema of an IR type."""
+    simple = {STR: "string", INT: "integer", FLOAT: "number", BOOL: "boolean", NONE: "null"}
+    if t in simple:
+        return {"type": simple[t]}
+    if isinstance(t, ListType):
+        return {"type": "array", "items": json_schema(t.elem)}
+    if isinstance(t, DictType):
+        return {"type": "object", "additionalProperties": json_schema(t.value)}
+    if isinstance(t, RecordType):
+        return {
+            "type": "object",
+            "title": t.name,
+            "properties": {n: json_schema(ft) for n, ft in t.fields},
+            "required": [n for n, _ in t.fields],
+        }
+    return {}
+
+
+def _pattern_json(pattern: Any) -> Any:
+    if pattern is ANY or pattern is UNKNOWN:
+        return repr(pattern)
+    values = allowed_values(pattern)
+    if values is not None and len(values) > 1:
+        return sorted(values, key=repr)
+    return pattern if values is None else next(iter(values))
+
+
+@dataclass(eq=False)
 class Site:
     """A web application the agent works on, and the tools it offers."""
 
@@ -87,7 +151,16 @@ class Site:
     """Origins navigation may reach; defaults to the origin of `base_url`."""
     version: str = "0"
     doc: str = ""
+    state: State = field(default_factory=State)
+    """The abstract page state the contracts speak about."""
+    start: dict[str, Any] = field(default_factory=dict)
+    """The state of a fresh tab; fields not given are UNKNOWN."""
+    session_fields: tuple[str, ...] = ()
+    """Fields that survive navigating to another site (a login, a basket); the others become
+    UNKNOWN when a tool of another site navigates the tab."""
     tools: dict[str, Tool] = field(default_factory=dict)
+    observer: Callable[..., Any] | None = None
+    """`async observe(page) -> dict`: reads the abstract state from the live DOM."""
 
     def tool(
         self,
@@ -97,17 +170,39 @@ class Site:
         writes: tuple[str, ...] | frozenset[str] = (),
         idempotent: bool = False,
         commutative: bool = False,
+        requires: dict[str, Any] | None = None,
+        ensures: dict[str, Any] | None = None,
+        requires_called: dict[str, str | tuple[str, ...]] | None = None,
+        ready: Predicate | None = None,
+        done: Predicate | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register the decorated function as a tool of this site."""
+        """Register the decorated function as a tool of this site, with its contract."""
         effects = Effects(reads_page, navigates, frozenset(writes), idempotent, commutative)
+        called = {
+            arg: (tools,) if isinstance(tools, str) else tuple(tools)
+            for arg, tools in (requires_called or {}).items()
+        }
+        contract = Contract(dict(requires or {}), dict(ensures or {}), called)
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             if fn.__name__ in self.tools:
                 raise ValueError(f"site {self.name} declares tool {fn.__name__} twice")
-            self.tools[fn.__name__] = Tool(fn, self._signature_of(fn, effects))
+            signature = self._signature_of(fn, effects)
+            params = {p.name for p in signature.params}
+            validate_contract(f"{self.name}.{fn.__name__}", self.state, contract, params)
+            self.tools[fn.__name__] = Tool(fn, signature, contract, ready, done)
             return fn
 
         return register
+
+    def observe(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Register the site's `observe(page) -> dict` (decorator)."""
+        self.observer = fn
+        return fn
+
+    def start_state(self) -> dict[str, Any]:
+        """Each field's value in a fresh tab (UNKNOWN unless `start` says otherwise)."""
+        return {name: self.start.get(name, UNKNOWN) for name in self.state.fields}
 
     def _signature_of(self, fn: Callable[..., Any], effects: Effects) -> ToolSignature:
         hints = typing.get_type_hints(fn)
