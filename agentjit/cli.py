@@ -1,8 +1,9 @@
 """The `agentjit` command.
 
-    agentjit check FILE [--json]                 parse, lower and verify; exit 1 on errors
+    agentjit check FILE [--json]                 parse, lower, verify, check contracts
     agentjit opt FILE -p PIPELINE [options]      run passes; print IR (or DOT)
     agentjit parse-ir FILE                       read textual IR, verify, print it back
+    agentjit site [NAME] [--emit text|json|dot]  a site's tools, contracts and state machine
     agentjit demo                                a guided tour on a shipped example
 
 FILE is DSL source (`.agent`) or textual IR (`.ir`, or any file whose text starts like IR).
@@ -67,7 +68,13 @@ def load_module(path: Path) -> tuple[ModuleOp, list[Diagnostic]]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from agentjit.passes import PassContext, PassManager
+
     module, warnings = load_module(Path(args.file))
+    if not args.no_contracts:
+        ctx = PassContext()
+        PassManager.from_pipeline("check-contracts").run(module, ctx)
+        warnings = warnings + ctx.warnings
     _emit_diagnostics(warnings, args.json)
     n_ops = sum(1 for _ in module.walk())
     plural = "" if len(warnings) == 1 else "s"
@@ -114,6 +121,27 @@ def cmd_parse_ir(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    from agentjit.tools import builtin_site_names, load_site
+    from agentjit.tools.describe import describe_site, site_json
+    from agentjit.tools.statemachine import to_dot
+
+    if args.name is None:
+        print("\n".join(builtin_site_names()))
+        return 0
+    site = load_site(args.name)
+    if site is None:
+        known = ", ".join(builtin_site_names())
+        raise ParseError(error("unknown-site", f"unknown site '{args.name}'", hint=known))
+    if args.emit == "json":
+        print(json.dumps(site_json(site), indent=2, default=repr))
+    elif args.emit == "dot":
+        sys.stdout.write(to_dot(site))
+    else:
+        sys.stdout.write(describe_site(site))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agentjit.demo import run_demo
 
@@ -127,7 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="parse, lower and verify a program")
     check.add_argument("file")
     check.add_argument("--json", action="store_true", help="diagnostics as JSON on stderr")
+    check.add_argument("--no-contracts", action="store_true", help="skip check-contracts")
     check.set_defaults(func=cmd_check)
+
+    site = sub.add_parser("site", help="show a site's tools, contracts and state machine")
+    site.add_argument("name", nargs="?", help="omit to list the installed sites")
+    site.add_argument("--emit", choices=["text", "json", "dot"], default="text")
+    site.set_defaults(func=cmd_site, json=False)
 
     opt = sub.add_parser("opt", help="run a pass pipeline and print the result")
     opt.add_argument("file")
