@@ -223,3 +223,24 @@ def test_state_machine_and_schema_export() -> None:
     assert schema["parameters"]["required"] == ["title"]
     assert schema["requires"] == {"page": ["category", "product", "search"]}
     assert schema["requires_called"] == {"title": ["list_products", "product_details"]}
+
+
+def test_use_resolves_a_site_by_module_path(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pkg = tmp_path / "extra_sites"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "wiki.py").write_text(
+        "from agentjit.tools import Enum, Page, Site, State\n"
+        'site = Site("wiki", state=State(page=Enum("home", "article")))\n'
+        '@site.tool(navigates=True, ensures={"page": "article"})\n'
+        "async def open_article(page: Page, title: str) -> None: ...\n"
+        '@site.tool(reads_page=True, requires={"page": "article"})\n'
+        "async def article_text(page: Page) -> str: ...\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    check(
+        "use extra_sites.wiki\n\ndef main() -> str:\n    open_article(title='X')\n"
+        "    return article_text()\n"
+    )
+    found = violations("use extra_sites.wiki\n\ndef main() -> str:\n    return article_text()\n")
+    assert "wiki.article_text() requires page" in found[0][1]

@@ -69,7 +69,7 @@ class _ToAst(Transformer):
         return ast.Program(self.loc(meta), self.file, tuple(uses), tuple(funcs))
 
     def use_stmt(self, meta: Meta, kids: list[Any]) -> ast.Use:
-        return ast.Use(self.loc(meta), str(kids[0]))
+        return ast.Use(self.loc(meta), ".".join(str(k) for k in kids))
 
     def funcdef(self, meta: Meta, kids: list[Any]) -> ast.FuncDef:
         name, params, returns, body = kids
