@@ -54,6 +54,11 @@ from agentjit.tools.state import allowed_values, describe_pattern, param_ref
 from agentjit.tools.statemachine import enabled, shortest_calls
 
 MAX_FIXPOINT_ROUNDS = 50
+_SOURCE_NAMES = {
+    "$param": "a parameter of the program",
+    "literal": "a literal",
+    "computed": "a computed value",
+}
 
 
 def _tab_positions(values: tuple[Value, ...] | list[Value]) -> list[int]:
@@ -209,21 +214,17 @@ class ContractChecker:
 
     def check_requires_called(self, op: ToolCallOp, tool: Tool, args: dict[str, Value]) -> None:
         for arg, producers in tool.contract.requires_called.items():
-            if arg not in args or origins(args[arg]) & set(producers):
+            came = origins(args[arg]) if arg in args else set(producers)
+            if came and came <= set(producers):
                 continue
-            came = origins(args[arg])
-            if "$param" in came:
-                source = "a parameter of the program"
-            elif came:
-                source = "the output of " + ", ".join(f"{t}()" for t in sorted(came))
-            else:
-                source = "a literal or computed value"
             wanted = " or ".join(f"{p}()" for p in producers)
+            others = sorted(came - set(producers)) or ["nothing"]
+            sources = ", ".join(_SOURCE_NAMES.get(c, f"the output of {c}()") for c in others)
             self.report(
                 op,
                 f"called:{arg}",
-                f"{op.tool}(): '{arg}' must come from {wanted}, but it comes from {source}",
-                f"read it from the page first, e.g. items = {producers[0]}(...), then pass "
+                f"{op.tool}(): '{arg}' must be a value read from {wanted}, but it may be {sources}",
+                f"pass a value from the page unchanged, e.g. items = {producers[0]}(...), then "
                 f"{arg}=items[0].{arg}",
                 (),
             )

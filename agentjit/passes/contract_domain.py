@@ -144,9 +144,14 @@ def describe_key(key: Hashable) -> str:
 
 # ---- origins ----------------------------------------------------------------------------------
 
+SELECTING_BUILTINS = frozenset({"min", "max", "sorted"})
+"""Builtins whose result is (made of) items of their first argument, unchanged."""
+
 
 def origins(v: Value, seen: set[Value] | None = None) -> set[str]:
-    """Names of the tools whose outputs flow into `v` ("$param" for function parameters)."""
+    """Where `v`'s value may come from: tool names (their outputs, passed on unchanged),
+    "$param" (a function parameter), "literal", or "computed" (anything that makes a new value).
+    A requirement that an argument come from a tool holds only if every origin is that tool."""
     seen = set() if seen is None else seen
     if v in seen:
         return set()
@@ -155,13 +160,18 @@ def origins(v: Value, seen: set[Value] | None = None) -> set[str]:
         return _block_arg_origins(v, seen)
     op = v.op
     if isinstance(op, ToolCallOp):
-        return {op.tool.rsplit(".", 1)[-1]} if v is op.output else set()
+        return {op.tool.rsplit(".", 1)[-1]} if v is op.output else {"computed"}
     if isinstance(op, IfOp | ForOp):
         return _yield_origins(op, v, seen)
-    if isinstance(op, GetAttrOp | GetItemOp | CastOp | ListOp | BuiltinCallOp):
-        data = op.operands[:1] if isinstance(op, GetItemOp) else op.operands
-        return set().union(*(origins(x, seen) for x in data)) if data else set()
-    return set()
+    if isinstance(op, ConstantOp):
+        return {"literal"}
+    if isinstance(op, GetAttrOp | GetItemOp | CastOp):
+        return origins(op.operands[0], seen)
+    if isinstance(op, ListOp):
+        return set().union(*(origins(x, seen) for x in op.operands)) if op.operands else set()
+    if isinstance(op, BuiltinCallOp) and op.callee in SELECTING_BUILTINS and op.positional:
+        return set().union(*(origins(x, seen) for x in op.positional))
+    return {"computed"}
 
 
 def _block_arg_origins(v: BlockArgument, seen: set[Value]) -> set[str]:
