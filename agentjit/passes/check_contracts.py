@@ -250,7 +250,8 @@ class ContractChecker:
             f"{name} = {describe_value(v)} comes from {', '.join(sorted(map(str, ws))) or '?'}"
             for v, ws in bad.items()
         )
-        self.report(op, name, message, self.repair_hint(site, tool, name, pattern, state), notes)
+        failing = {**state, f"{site.name}.{name}": bad}  # repair from the states that fail
+        self.report(op, name, message, self.repair_hint(site, tool, name, pattern, failing), notes)
 
     def repair_hint(self, site: Site, tool: Tool, name: str, pattern: Any, state: TabState) -> str:
         concrete = self.concrete_states(site, state)
