@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast as py_ast
 import re
+import warnings
 from typing import Any
 
 from lark import Token, Transformer, Tree, v_args
@@ -261,7 +262,9 @@ class _ToAst(Transformer):
             )
             return ast.Const(self.loc(meta), "")
         try:
-            value = py_ast.literal_eval(text)
+            with warnings.catch_warnings():  # "\i" stays a backslash and an i, as in Python
+                warnings.simplefilter("ignore", (DeprecationWarning, SyntaxWarning))
+                value = py_ast.literal_eval(text)
         except (ValueError, SyntaxError) as exc:
             self.diagnostics.append(error("syntax", f"bad string literal: {exc}", self.loc(meta)))
             value = ""
