@@ -502,14 +502,12 @@ def lower_program(
     Returns the module and the warnings; raises `ParseError` with every error found, in source
     order. `known_sites` only improves the hint for a misspelt `use`.
     """
-    sites, diagnostics = _resolve_sites(program, resolve_site, known_sites)
+    sites, unresolved, diagnostics = _resolve_sites(program, resolve_site, known_sites)
     module_block = Block()
     module = ModuleOp([], [], {"uses": [u.site for u in program.uses]}, [Region([module_block])])
     functions = {fn.name: fn for fn in program.funcs}
     lowerer = Lowerer(Builder.at_end(module_block), Tools(sites, functions))
-    lowerer.tools.unresolved = [
-        d.message.split("'")[1] for d in diagnostics if d.code == "unknown-site"
-    ]
+    lowerer.tools.unresolved = unresolved
     lowerer.diagnostics.extend(diagnostics)
     names: set[str] = set()
     for fn in program.funcs:
@@ -538,8 +536,10 @@ def _report_no_main(lowerer: Lowerer, program: ast.Program) -> None:
 
 def _resolve_sites(
     program: ast.Program, resolve_site: SiteResolver, known_sites: Sequence[str] = ()
-) -> tuple[list[SiteSignature], list[Diagnostic]]:
+) -> tuple[list[SiteSignature], list[str], list[Diagnostic]]:
+    """The sites the program uses, the names that found no site, and the diagnostics."""
     sites: list[SiteSignature] = []
+    unresolved: list[str] = []
     diagnostics: list[Diagnostic] = []
     seen: set[str] = set()
     for use in program.uses:
@@ -561,6 +561,7 @@ def _resolve_sites(
             diagnostics.extend(d for d in exc.diagnostics)
             continue
         if site is None:
+            unresolved.append(use.site)
             diagnostics.append(
                 error(
                     "unknown-site",
@@ -571,7 +572,7 @@ def _resolve_sites(
             )
         else:
             sites.append(site)
-    return sites, diagnostics
+    return sites, unresolved, diagnostics
 
 
 def _site_hint(name: str, known: Sequence[str]) -> str:

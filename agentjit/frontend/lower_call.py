@@ -22,7 +22,7 @@ from agentjit.ir import (
     Value,
     suggest,
 )
-from agentjit.ir.ops.calls import template_names
+from agentjit.ir.builtins import template_names
 from agentjit.ir.types import ANY, ListType
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ interpreter). All builtins are pure and deterministic; none can reach the browse
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -166,27 +167,28 @@ def _format(template: str, **kwargs: Any) -> str:
     return fill_template(template, kwargs)
 
 
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{\s*([A-Za-z_][A-Za-z_0-9]*)\s*\}")
+"""The template syntax shared by `llm(...)` and `format(...)`: `{name}` is a placeholder,
+`{{` and `}}` are literal braces, and anything else is plain text."""
+
+
+def template_names(template: str) -> list[str]:
+    """The `{name}` placeholders of a template, in order of first appearance."""
+    names = (m.group(1) for m in PLACEHOLDER.finditer(template) if m.group(1))
+    return list(dict.fromkeys(names))
+
+
 def fill_template(template: str, values: dict[str, Any]) -> str:
     """Replace each `{name}` in `template` by `str(values[name])`; `{{`/`}}` are literal braces.
 
     Only plain names are substituted: no attribute access or format specs, so a template can
     never run code.
     """
-    out: list[str] = []
-    i = 0
-    while i < len(template):
-        ch = template[i]
-        if template.startswith(("{{", "}}"), i):
-            out.append(ch)
-            i += 2
-        elif ch == "{":
-            end = template.index("}", i)
-            out.append(str(values[template[i + 1 : end].strip()]))
-            i = end + 1
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+
+    def substitute(m: re.Match[str]) -> str:
+        return str(values[m.group(1)]) if m.group(1) else m.group(0)[0]
+
+    return PLACEHOLDER.sub(substitute, template)
 
 
 BUILTINS: dict[str, Builtin] = {

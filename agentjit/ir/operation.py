@@ -43,7 +43,6 @@ class TypeConstraint:
 
 ANY_VALUE = TypeConstraint("a value", lambda t: not t.is_token)
 ANY_TYPE = TypeConstraint("any type", lambda t: True)
-TOKEN = TypeConstraint("a token", lambda t: t.is_token)
 
 
 @dataclass(frozen=True)

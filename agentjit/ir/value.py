@@ -67,9 +67,6 @@ class Value:
         for use in list(self.uses):
             use.op.set_operand(use.index, new)
 
-    def owner_block(self) -> Block | None:
-        raise NotImplementedError
-
 
 class OpResult(Value):
     """Result number `index` of `op`."""
@@ -80,9 +77,6 @@ class OpResult(Value):
         super().__init__(type, name_hint)
         self.op = op
         self.index = index
-
-    def owner_block(self) -> Block | None:
-        return self.op.parent
 
     def __repr__(self) -> str:
         return f"<OpResult #{self.index} of {self.op.name}: {self.type}>"
@@ -97,9 +91,6 @@ class BlockArgument(Value):
         super().__init__(type, name_hint)
         self.block = block
         self.index = index
-
-    def owner_block(self) -> Block | None:
-        return self.block
 
     def __repr__(self) -> str:
         return f"<BlockArgument #{self.index}: {self.type}>"

@@ -35,8 +35,8 @@ from agentjit.ir import (
     TabToken,
     ToolCallOp,
     Value,
-    YieldOp,
 )
+from agentjit.ir.ops.structure import yielded_values
 from agentjit.passes.base import Pass, PassContext
 from agentjit.passes.contract_domain import (
     FieldValue,
@@ -63,11 +63,6 @@ _SOURCE_NAMES = {
 
 def _tab_positions(values: tuple[Value, ...] | list[Value]) -> list[int]:
     return [i for i, v in enumerate(values) if isinstance(v.type, TabToken)]
-
-
-def _yield(block: Block) -> tuple[Value, ...]:
-    term = block.terminator
-    return term.operands if isinstance(term, YieldOp) else ()
 
 
 class ContractChecker:
@@ -120,7 +115,7 @@ class ContractChecker:
             for i in _tab_positions(op.tokens):
                 self.states[region.block.args[i]] = self.states.get(op.tokens[i], {})
             self.walk(region.block)
-        then_out, else_out = (_yield(r.block) for r in op.regions)
+        then_out, else_out = (yielded_values(r.block) for r in op.regions)
         for j in _tab_positions(op.results):
             self.states[op.results[j]] = join(
                 self.states.get(then_out[j], {}), self.states.get(else_out[j], {})
@@ -148,7 +143,7 @@ class ContractChecker:
         for i in tabs:
             self.states[body.args[1 + i]] = states[i]
         self.walk(body)
-        out = _yield(body)
+        out = yielded_values(body)
         return {i: forget_iteration_values(self.states.get(out[i], {}), op) for i in tabs}
 
     # ---- one call ---------------------------------------------------------------------------

@@ -31,8 +31,8 @@ from agentjit.ir import (
     OpResult,
     ToolCallOp,
     Value,
-    YieldOp,
 )
+from agentjit.ir.ops.structure import yielded_values
 from agentjit.tools.state import UNKNOWN
 
 
@@ -182,21 +182,16 @@ def _block_arg_origins(v: BlockArgument, seen: set[Value]) -> set[str]:
         if v.index == 0:
             return origins(owner.iterable, seen)
         init = owner.init[v.index - 1]
-        return origins(init, seen) | origins(_yielded(owner, 0)[v.index - 1], seen)
+        return origins(init, seen) | origins(yielded_values(owner.body.block)[v.index - 1], seen)
     if isinstance(owner, BuiltinCallOp):
         return origins(owner.positional[0], seen) if owner.positional else set()
     return set()
 
 
-def _yielded(op: Operation, region: int) -> tuple[Value, ...]:
-    term = op.regions[region].block.terminator
-    return term.operands if isinstance(term, YieldOp) else ()
-
-
 def _yield_origins(op: IfOp | ForOp, v: OpResult, seen: set[Value]) -> set[str]:
     out: set[str] = set()
     for region in range(len(op.regions)):
-        values = _yielded(op, region)
+        values = yielded_values(op.regions[region].block)
         if isinstance(op, ForOp) and op.collected is v:
             out |= origins(values[len(op.init)], seen)
         elif v.index < len(values):

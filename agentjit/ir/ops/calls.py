@@ -12,21 +12,10 @@ only at temperature 0.
 
 from __future__ import annotations
 
-import re
-
+from agentjit.ir.builtins import template_names
 from agentjit.ir.operation import ANY_TYPE, Operation, attr, result, var_operand, var_result
 from agentjit.ir.signatures import Effects
 from agentjit.ir.traits import Pure
-
-_PLACEHOLDER = re.compile(r"(?<!\{)\{\s*([A-Za-z_][A-Za-z_0-9]*)\s*\}(?!\})")
-
-
-def template_names(template: str) -> list[str]:
-    """The `{name}` placeholders of a template, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for m in _PLACEHOLDER.finditer(template):
-        seen.setdefault(m.group(1), None)
-    return list(seen)
 
 
 class ToolCallOp(Operation):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from agentjit.ir.block import Block
 from agentjit.ir.operation import ANY_TYPE, Operation, attr, region, var_operand
 from agentjit.ir.traits import IsolatedFromAbove, NoTerminator, Terminator
 from agentjit.ir.types import Type
+from agentjit.ir.value import Value
 
 
 class ModuleOp(Operation):
@@ -66,6 +68,12 @@ class ReturnOp(Operation):
     def verify_(self) -> None:
         if not isinstance(self.parent and self.parent.parent_op, FuncOp):
             raise ValueError("func.return must end a func.func body")
+
+
+def yielded_values(block: Block) -> tuple[Value, ...]:
+    """The values a block's `ctl.yield` passes on (empty when it ends otherwise)."""
+    term = block.terminator
+    return term.operands if isinstance(term, YieldOp) else ()
 
 
 class YieldOp(Operation):
