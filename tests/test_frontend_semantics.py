@@ -14,7 +14,7 @@ from tests.helpers import compile_dsl
 
 def run(source: str, tools=None, **args):
     module = compile_dsl(source)
-    interp = Interpreter(tools or (lambda name, kw: None))
+    interp = Interpreter(tools or (lambda name, kw, tab=0: None))
     return interp.run(module, "main", args), interp.trace
 
 
@@ -85,7 +85,7 @@ def test_tool_calls_are_threaded_in_program_order() -> None:
         return n
     """
     products = [{"title": "p", "price": 1.0, "in_stock": True, "url": ""}]
-    result, trace = run(source, lambda name, kw: products if "list" in name else None)
+    result, trace = run(source, lambda name, kw, tab=0: products if "list" in name else None)
     assert result == 2
     assert [name.split(".")[1] for name, _ in trace] == [
         "go_home",
@@ -105,7 +105,7 @@ def test_comprehension_filter_guards_effectful_items() -> None:
         details = [product_details(title=t) for t in titles if t != "skip"]
         return len(details)
     """
-    result, trace = run(source, lambda name, kw: {"title": kw["title"]}, titles=["a", "skip", "b"])
+    result, trace = run(source, lambda name, kw, tab=0: {"title": kw["title"]}, titles=["a", "skip", "b"])
     assert result == 2 and [kw["title"] for _, kw in trace] == ["a", "b"]
     module = compile_dsl(source)
     assert any(isinstance(op, IfOp) for op in module.walk())

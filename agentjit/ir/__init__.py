@@ -38,10 +38,13 @@ from agentjit.ir.ops import (
     LlmCallOp,
     ModuleOp,
     ReturnOp,
+    TabCloseOp,
+    TabOpenOp,
     ToolCallOp,
     UnaryOp,
     UndefOp,
     YieldOp,
+    static_tab,
 )
 from agentjit.ir.parser import parse_ir
 from agentjit.ir.printer import Printer, print_ir
@@ -124,6 +127,8 @@ __all__ = [
     "Region",
     "ResourceToken",
     "ReturnOp",
+    "TabCloseOp",
+    "TabOpenOp",
     "Severity",
     "SiteSignature",
     "TabToken",
@@ -144,6 +149,7 @@ __all__ = [
     "join",
     "parse_ir",
     "print_ir",
+    "static_tab",
     "render_all",
     "suggest",
     "type_of_constant",

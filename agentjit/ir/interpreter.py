@@ -3,9 +3,11 @@
 `Interpreter(tool_handler, llm_handler).run(module, "main", {"category": "Cables"})` evaluates the
 function and returns its result. Pure ops use the same Python semantics as constant folding
 (`BinaryOp.evaluate`, the builtins' `impl`). What leaves the process is delegated: each
-`tool.call` goes to `tool_handler(qualified_name, kwargs)` and each `llm.call` to
-`llm_handler(template, values, op)`. Tokens are opaque: the interpreter records the order in
-which calls consume them, which is what differential tests compare (`trace`).
+`tool.call` goes to `tool_handler(qualified_name, kwargs, tab)` and each `llm.call` to
+`llm_handler(template, values, op)`. Tokens are opaque except for the tab they belong to: the
+function's own tab is 0 and every `tab.open` executed opens the next number, so a handler can
+keep one page state per tab. Iterations of a parallel `ctl.for` run one after another here: the
+interpreter gives the meaning, the runtime the speed. `trace` records every tool call in order.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from agentjit.ir.ops import (
     LlmCallOp,
     ModuleOp,
     ReturnOp,
+    TabCloseOp,
+    TabOpenOp,
     ToolCallOp,
     UnaryOp,
     UndefOp,
@@ -39,7 +43,7 @@ from agentjit.ir.ops import (
 )
 from agentjit.ir.value import Value
 
-ToolHandler = Callable[[str, dict[str, Any]], Any]
+ToolHandler = Callable[[str, dict[str, Any], int], Any]
 LlmHandler = Callable[[str, dict[str, Any], LlmCallOp], str]
 
 
@@ -52,12 +56,13 @@ class AssertionFailed(Exception):
 
 
 class Token:
-    """The run-time stand-in for a state token (identity only)."""
+    """The run-time stand-in for a state token: its channel and, for tabs, the tab number."""
 
-    __slots__ = ("channel",)
+    __slots__ = ("channel", "tab")
 
-    def __init__(self, channel: str) -> None:
+    def __init__(self, channel: str, tab: int = 0) -> None:
         self.channel = channel
+        self.tab = tab
 
 
 def get_field(obj: Any, name: str) -> Any:
@@ -67,7 +72,7 @@ def get_field(obj: Any, name: str) -> Any:
     return getattr(obj, name)
 
 
-def no_tools(name: str, kwargs: dict[str, Any]) -> Any:
+def no_tools(name: str, kwargs: dict[str, Any], tab: int) -> Any:
     raise RuntimeError(f"tool {name} called, but the interpreter was given no tool handler")
 
 
@@ -82,6 +87,8 @@ class Interpreter:
     llm_handler: LlmHandler = echo_llm
     trace: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every tool call, in execution order, with its arguments."""
+    tabs_opened: int = 0
+    """How many `tab.open` ops have run (the last tab number handed out)."""
 
     def run(self, module: ModuleOp, function: str = "main", args: dict[str, Any] | None = None):
         func = module.function(function)
@@ -91,7 +98,7 @@ class Interpreter:
         params = list(func.arg_names)
         values = {**(func.defaults or {}), **(args or {})}
         for i, arg in enumerate(func.body.block.args):
-            env[arg] = values[params[i]] if i < len(params) else Token(str(arg.type))
+            env[arg] = values[params[i]] if i < len(params) else Token(str(arg.type), 0)
         return self.run_block(func.body.block, env)[0]
 
     def run_block(self, block: Block, env: dict[Value, Any]) -> list[Any]:
@@ -148,9 +155,18 @@ class Interpreter:
 
     def call_tool(self, op: ToolCallOp, args: list[Any], env: dict[Value, Any]) -> list[Any]:
         kwargs = dict(zip(op.args, args, strict=False))
+        tokens = args[len(op.args) :]
+        tab = next((t.tab for t in tokens if t.channel == "!tab"), 0)
         self.trace.append((op.tool, kwargs))
-        output = self.tool_handler(op.tool, kwargs)
-        return [output, *(Token(str(t.type)) for t in op.token_results)]
+        output = self.tool_handler(op.tool, kwargs, tab)
+        return [output, *(Token(t.channel, t.tab) for t in tokens)]
+
+    def open_tab(self, op: TabOpenOp, args: list[Any], env: dict[Value, Any]) -> list[Any]:
+        self.tabs_opened += 1
+        return [args[0], Token("!tab", self.tabs_opened)]
+
+    def close_tab(self, op: TabCloseOp, args: list[Any], env: dict[Value, Any]) -> list[Any]:
+        return []
 
     _EFFECTFUL: ClassVar[dict[type, Callable[..., list[Any]]]] = {
         BuiltinCallOp: call_builtin,
@@ -159,6 +175,8 @@ class Interpreter:
         ForOp: run_for,
         ToolCallOp: call_tool,
         LlmCallOp: run_llm,
+        TabOpenOp: open_tab,
+        TabCloseOp: close_tab,
     }
     """Ops that run regions or leave the process, by class."""
 

@@ -3,7 +3,9 @@
     model = SiteModel([load_site("shop")], seed=3)
     Interpreter(model.handle).run(module, "main", args)
 
-`handle(qualified_name, kwargs)` plays one tool call the way the contracts describe it:
+`handle(qualified_name, kwargs, tab)` plays one tool call the way the contracts describe it, on
+one tab's state (tab 0 is `state`; another tab starts from the start page when first used, with
+the session fields, which all tabs share, as they are now):
 
 1. `requires` is checked on the concrete state (an Enum pattern needs a known, allowed value;
    "$param" needs the field to equal that argument; ANY needs nothing), and so is
@@ -111,18 +113,45 @@ class SiteModel:
     writes: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     """`site.resource` -> the write calls, in order, as (qualified tool, kwargs)."""
     calls: list[Call] = field(default_factory=list)
+    tabs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Tab number -> that tab's state (tab 0 is `state`)."""
     by_name: dict[str, Site] = field(init=False, repr=False)
+    current: dict[str, Any] = field(init=False, repr=False)
+    session_keys: set[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_name = {site.name: site for site in self.sites}
         for site in self.sites:
             for name, value in site.start_state().items():
                 self.state.setdefault(f"{site.name}.{name}", value)
+        self.tabs[0] = self.current = self.state
+        self.session_keys = {
+            f"{site.name}.{name}" for site in self.sites for name in site.session_fields
+        }
+
+    def tab_state(self, tab: int) -> dict[str, Any]:
+        """The state of tab `tab`, created fresh (start page, shared session) on first use."""
+        if tab not in self.tabs:
+            fresh = {
+                f"{site.name}.{name}": value
+                for site in self.sites
+                for name, value in site.start_state().items()
+            }
+            fresh.update({k: v for k, v in self.state.items() if k in self.session_keys})
+            self.tabs[tab] = fresh
+        return self.tabs[tab]
+
+    def set_field(self, key: str, value: Any) -> None:
+        """Set a field on the current tab; a session field changes on every tab."""
+        targets = self.tabs.values() if key in self.session_keys else [self.current]
+        for state in targets:
+            state[key] = value
 
     # ---- the tool handler -----------------------------------------------------------------
 
-    def handle(self, qualified_name: str, kwargs: dict[str, Any]) -> Any:
-        """Play one tool call (usable as the Interpreter's `tool_handler`)."""
+    def handle(self, qualified_name: str, kwargs: dict[str, Any], tab: int = 0) -> Any:
+        """Play one tool call on tab `tab` (usable as the Interpreter's `tool_handler`)."""
+        self.current = self.tab_state(tab)
         site, tool = self.lookup(qualified_name)
         kwargs = with_defaults(tool, kwargs)
         self.check_requires(qualified_name, site, tool, kwargs)
@@ -143,7 +172,7 @@ class SiteModel:
 
     def check_requires(self, qname: str, site: Site, tool: Tool, kwargs: dict[str, Any]) -> None:
         for name, pattern in tool.contract.requires.items():
-            current = self.state.get(f"{site.name}.{name}", UNKNOWN)
+            current = self.current.get(f"{site.name}.{name}", UNKNOWN)
             ref = param_ref(pattern)
             if ref is not None:
                 ok = current is not UNKNOWN and ref in kwargs and _same(current, kwargs[ref])
@@ -172,7 +201,7 @@ class SiteModel:
         if effects.navigates:
             self.leave_other_sites(site)
         for name, pattern in tool.contract.ensures.items():
-            self.state[f"{site.name}.{name}"] = self.ensured(tool, pattern, kwargs, output)
+            self.set_field(f"{site.name}.{name}", self.ensured(tool, pattern, kwargs, output))
         for resource in sorted(effects.writes):
             self.writes.setdefault(f"{site.name}.{resource}", []).append((qname, dict(kwargs)))
 
@@ -183,7 +212,7 @@ class SiteModel:
                 continue
             for name in other.state.fields:
                 if name not in other.session_fields:
-                    self.state[f"{other.name}.{name}"] = UNKNOWN
+                    self.current[f"{other.name}.{name}"] = UNKNOWN
 
     def ensured(self, tool: Tool, pattern: Any, kwargs: dict[str, Any], output: Any) -> Any:
         ref = param_ref(pattern)

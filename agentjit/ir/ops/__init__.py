@@ -1,7 +1,8 @@
-"""Op definitions, one module per family: structure, values, control flow, calls."""
+"""Op definitions, one module per family: structure, values, control flow, calls, tabs."""
 
 from agentjit.ir.ops.calls import LlmCallOp, ToolCallOp
 from agentjit.ir.ops.control import AssertOp, ForOp, IfOp
+from agentjit.ir.ops.tabs import TabCloseOp, TabOpenOp, static_tab
 from agentjit.ir.ops.structure import FuncOp, ModuleOp, ReturnOp, YieldOp
 from agentjit.ir.ops.values import (
     BINARY_OPS,
@@ -36,8 +37,11 @@ __all__ = [
     "LlmCallOp",
     "ModuleOp",
     "ReturnOp",
+    "TabCloseOp",
+    "TabOpenOp",
     "ToolCallOp",
     "UnaryOp",
     "UndefOp",
     "YieldOp",
+    "static_tab",
 ]

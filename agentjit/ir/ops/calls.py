@@ -15,7 +15,9 @@ from __future__ import annotations
 from agentjit.ir.builtins import template_names
 from agentjit.ir.operation import ANY_TYPE, Operation, attr, result, var_operand, var_result
 from agentjit.ir.signatures import Effects
+from agentjit.ir.ops.tabs import static_tab
 from agentjit.ir.traits import Pure
+from agentjit.ir.types import TabToken
 
 
 class ToolCallOp(Operation):
@@ -25,6 +27,8 @@ class ToolCallOp(Operation):
     tool = attr(str)
     args = attr(list)
     effects = attr(dict)
+    tab = attr(int, optional=True)
+    """Which tab the call runs on, set by `parallelize` (0 is the function's own tab)."""
     inputs = var_operand(ANY_TYPE)
     outs = var_result(ANY_TYPE)
 
@@ -63,6 +67,16 @@ class ToolCallOp(Operation):
                 f"token results ({', '.join(map(str, outs))}) must match the token operands "
                 f"({', '.join(map(str, ins))})"
             )
+        self._verify_tab_tag()
+
+    def _verify_tab_tag(self) -> None:
+        tab = self.attributes.get("tab")
+        if tab is None:
+            return
+        for token in self.token_operands:
+            origin = static_tab(token)
+            if isinstance(token.type, TabToken) and origin is not None and origin != tab:
+                raise ValueError(f"tagged tab {tab}, but its tab token belongs to tab {origin}")
 
 
 class LlmCallOp(Operation):

@@ -4,7 +4,8 @@
 carried values (state tokens, and variables the body reassigns). The body block takes the item
 and the carried values and yields the next carried values, then (with `collect`) the item of a
 comprehension, then (with `filter`) whether to keep it. Results: the final carried values, then
-(with `collect`) the collected list.
+(with `collect`) the collected list. After `parallelize`, a `max_tabs` attribute says the
+iterations may run concurrently (see `ops/tabs.py` for when that is legal).
 
 `ctl.if` passes tokens explicitly: its operands are the condition and the tokens the branches
 may touch; each branch block takes those tokens as arguments and yields the if's results. Data
@@ -24,6 +25,7 @@ from agentjit.ir.operation import (
     var_result,
 )
 from agentjit.ir.ops.structure import YieldOp
+from agentjit.ir.ops.tabs import check_parallel_body
 from agentjit.ir.traits import HasSideEffects
 from agentjit.ir.types import ANY, BOOL, ListType, Type, is_assignable
 
@@ -51,6 +53,9 @@ class ForOp(Operation):
     init = var_operand(ANY_TYPE)
     collect = attr(bool)
     filter = attr(bool)
+    max_tabs = attr(int, optional=True)
+    """Set by `parallelize`: iterations may run concurrently, each on its own tab, at most
+    this many at once. Legal only for bodies that `check_parallel_body` accepts."""
     outs = var_result(ANY_TYPE)
     body = region()
 
@@ -81,6 +86,10 @@ class ForOp(Operation):
         if self.filter and not is_assignable(yielded[-1], BOOL):
             raise ValueError(f"the filter flag must be bool, not {yielded[-1]}")
         self._verify_results(carried, yielded)
+        if self.attributes.get("max_tabs") is not None:
+            if self.max_tabs < 1:
+                raise ValueError(f"max_tabs must be at least 1, not {self.max_tabs}")
+            check_parallel_body(list(self.body.block.args[1:]), _yield_of(self, 0).values)
 
     def _verify_results(self, carried: list[Type], yielded: list[Type]) -> None:
         want = list(carried)
