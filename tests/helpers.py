@@ -24,6 +24,16 @@ def run_outcome(
     module: ModuleOp, args: dict[str, Any] | None = None, seed: int = 0
 ) -> tuple[Any, list]:
     """(result or the failure, tool-call trace) of running `main` on the shipped sites' model."""
+    result, interp, _ = run_on_model(module, args, seed)
+    return result, interp.trace
+
+
+def run_on_model(
+    module: ModuleOp, args: dict[str, Any] | None = None, seed: int = 0
+) -> tuple[Any, Interpreter, SiteModel]:
+    """Run `main` on the shipped sites' model: (result or the failure, interpreter, model).
+
+    A `ContractViolation` is not caught: a program that breaks a contract fails the test."""
     sites = [s for s in (load_site(name) for name in module.uses) if s is not None]
     model = SiteModel(sites, seed=seed)
     interp = Interpreter(model.handle)
@@ -31,7 +41,7 @@ def run_outcome(
         result: Any = interp.run(module, "main", _default_args(module, model, args))
     except (AssertionFailed, ArithmeticError, LookupError, TypeError, ValueError) as exc:
         result = ("raised", type(exc).__name__)
-    return result, interp.trace
+    return result, interp, model
 
 
 def _default_args(module: ModuleOp, model: SiteModel, args: dict[str, Any] | None) -> dict:

@@ -22,6 +22,10 @@ REGISTRY: dict[str, Callable[[], type[Pass]]] = {
     "verify": _lazy("verify", "VerifyPass"),
     "canonicalize": _lazy("canonicalize", "CanonicalizePass"),
     "check-contracts": _lazy("check_contracts", "CheckContractsPass"),
+    "dce": _lazy("dce", "DeadCodePass"),
+    "cse": _lazy("cse", "CommonSubexpressionPass"),
+    "licm": _lazy("licm", "LoopInvariantMotionPass"),
+    "parallelize": _lazy("parallelize", "ParallelizePass"),
 }
 
 
