@@ -79,6 +79,10 @@ VOCABULARY: Mapping[str, tuple[Any, ...]] = {
 """Small value pools by field (or parameter) name, so synthetic values repeat realistically."""
 
 
+PAGE_KEY = "#page"
+"""The tab-state entry naming what the tab shows: its last navigation (tool and arguments)."""
+
+
 class ContractViolation(Exception):
     """A tool was called in a state (or with an argument) its contract does not allow."""
 
@@ -200,6 +204,7 @@ class SiteModel:
         effects = tool.signature.effects
         if effects.navigates:
             self.leave_other_sites(site)
+            self.current[PAGE_KEY] = (qname, sorted(kwargs.items()))
         for name, pattern in tool.contract.ensures.items():
             self.set_field(f"{site.name}.{name}", self.ensured(tool, pattern, kwargs, output))
         for resource in sorted(effects.writes):
@@ -230,10 +235,20 @@ class SiteModel:
     # ---- synthetic values -------------------------------------------------------------------
 
     def call_key(self, tool: Tool, kwargs: dict[str, Any]) -> tuple[Any, ...]:
-        """What a call's output depends on: the tool, its arguments and its earlier calls."""
-        qname = tool.signature.qualified_name
-        count = sum(1 for c in self.calls if c.tool == qname)
-        return (qname, sorted(kwargs.items()), count)
+        """What a call's output depends on, as on a real site: the tool, its arguments and the
+        site's server state (its writes so far); a non-navigating read also depends on the page
+        the tab shows (the tab's last navigation); a non-idempotent call on how often it ran.
+        So an idempotent call repeated in the same situation returns the same output."""
+        sig = tool.signature
+        site = sig.qualified_name.rpartition(".")[0]
+        version = sum(len(w) for r, w in self.writes.items() if r.startswith(site + "."))
+        key: tuple[Any, ...] = (sig.qualified_name, sorted(kwargs.items()), version)
+        effects = sig.effects
+        if effects.reads_page and not effects.navigates:
+            key += (self.current.get(PAGE_KEY),)
+        if not effects.idempotent:
+            key += (sum(1 for c in self.calls if c.tool == sig.qualified_name),)
+        return key
 
     def rng(self, *key: Any) -> random.Random:
         digest = hashlib.sha256(repr((self.seed, *key)).encode()).digest()
