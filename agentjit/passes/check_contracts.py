@@ -1,6 +1,7 @@
 """`check-contracts`: prove, on every path, that each tool call's requirements hold.
 
-Abstract interpretation over the IR, tab by tab: the state of a tab travels with its token, so
+Abstract interpretation over the IR, tab by tab: the state of a tab travels with its token (a
+tab forked by `tab.open` starts fresh with its source's session fields), so
 branches (`ctl.if`) are joined where their tokens meet and loops (`ctl.for`, comprehensions) are
 iterated to a fixpoint. At each `tool.call` the tool's `requires` must hold for *every* value the
 state may have there, its `ensures` then update the state, and its `requires_called` arguments
@@ -32,6 +33,7 @@ from agentjit.ir import (
     Operation,
     PassError,
     Severity,
+    TabOpenOp,
     TabToken,
     ToolCallOp,
     Value,
@@ -109,6 +111,20 @@ class ContractChecker:
                 self.branch(op)
             elif isinstance(op, ForOp):
                 self.loop(op)
+            elif isinstance(op, TabOpenOp):
+                self.fork(op)
+
+    def fork(self, op: TabOpenOp) -> None:
+        """A forked tab starts on the start page but shares the source's session fields."""
+        source = self.states.get(op.source, {})
+        self.states[op.source_out] = source
+        fresh = self.fresh_tab()
+        for site in self.sites.values():
+            for name in site.session_fields:
+                key = f"{site.name}.{name}"
+                if key in source:
+                    fresh[key] = source[key]
+        self.states[op.opened] = fresh
 
     def branch(self, op: IfOp) -> None:
         for region in op.regions:

@@ -13,7 +13,7 @@ that opened it.
 
 from __future__ import annotations
 
-from agentjit.ir.operation import Operation, attr, operand, result
+from agentjit.ir.operation import ANY_TYPE, Operation, attr, operand, result
 from agentjit.ir.types import TabToken
 from agentjit.ir.value import OpResult, Value
 
@@ -22,11 +22,11 @@ class TabOpenOp(Operation):
     """Fork a new tab from `source`: results are the source's token and the new tab's token."""
 
     name = "tab.open"
-    source = operand()
+    source = operand(ANY_TYPE)
     tab = attr(int)
     hedgeable = attr(bool, optional=True)
-    source_out = result()
-    opened = result()
+    source_out = result(ANY_TYPE)
+    opened = result(ANY_TYPE)
 
     def verify_(self) -> None:
         types = [self.source.type, self.source_out.type, self.opened.type]
@@ -42,7 +42,7 @@ class TabCloseOp(Operation):
     """Close a tab opened by `tab.open`, consuming its last token."""
 
     name = "tab.close"
-    closed = operand()
+    closed = operand(ANY_TYPE)
     tab = attr(int)
 
     def verify_(self) -> None:

@@ -1,0 +1,211 @@
+"""Statement-level parallelization: runs of calls on a function's tab that can use another tab.
+
+The function's own tab is a chain of ops threaded by its token. A *run* starts at a navigating
+call and extends until the next navigating call. A run may leave the chain when
+
+* nothing depends on the page it leaves: the tab's next use navigates away or returns (in a
+  branch, on every path),
+* it writes nothing, or only commutatively, and changes no session field (a login, the basket):
+  the other tabs' contracts may depend on those,
+
+and the module still passes `check-contracts` once it has moved (with a rematerialized head if
+its first call needs a state a fresh tab lacks). Moved runs go to new tabs forked right after the
+last session-changing call before them; with more runs than `max_tabs - 1` new tabs, each
+further run joins the least-loaded new tab, after the runs already there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agentjit.ir import (
+    TAB,
+    FuncOp,
+    IfOp,
+    ModuleOp,
+    Operation,
+    ReturnOp,
+    TabCloseOp,
+    TabOpenOp,
+    TabToken,
+    ToolCallOp,
+    Value,
+    YieldOp,
+)
+from agentjit.passes.parallelize import Rematerializer, hedgeable
+from agentjit.passes.rewrite import Transaction
+from agentjit.tools import load_site
+
+
+@dataclass
+class NewTab:
+    """A forked tab being filled with runs: its fork, its close and its calls so far."""
+
+    number: int
+    fork: TabOpenOp
+    close: TabCloseOp
+    calls: list[ToolCallOp] = field(default_factory=list)
+
+
+def tab_token_of(op: Operation) -> tuple[int, Value] | None:
+    for i, v in enumerate(op.operands):
+        if isinstance(v.type, TabToken):
+            return i, v
+    return None
+
+
+def main_chain(func: FuncOp) -> list[Operation]:
+    """The ops threaded by the function's own tab token, in order."""
+    block = func.body.block
+    token = next((a for a in block.args if isinstance(a.type, TabToken)), None)
+    chain: list[Operation] = []
+    while token is not None and len(token.users) == 1:
+        op = token.users[0]
+        chain.append(op)
+        if isinstance(op, TabOpenOp):
+            token = op.source_out
+        else:
+            outs = [r for r in op.results if isinstance(r.type, TabToken)]
+            token = outs[0] if len(outs) == 1 else None
+    return chain
+
+
+def changes_session(call: ToolCallOp) -> bool:
+    site = load_site(call.tool.split(".")[0])
+    tool = site.tools.get(call.tool.rsplit(".", 1)[-1]) if site is not None else None
+    if tool is None:
+        return True
+    return any(name in site.session_fields for name in tool.contract.ensures)
+
+
+def movable(run: list[ToolCallOp]) -> bool:
+    for call in run:
+        effects = call.declared_effects
+        if (effects.writes and not effects.commutative) or changes_session(call):
+            return False
+    return True
+
+
+def split_runs(chain: list[Operation]) -> list[list[ToolCallOp]]:
+    """The movable runs of the chain, but the first (the function's tab keeps some work)."""
+    runs: list[list[ToolCallOp]] = []
+    current: list[ToolCallOp] | None = None
+    for op in chain:
+        is_call = isinstance(op, ToolCallOp)
+        if is_call and op.declared_effects.navigates:
+            if current:
+                runs.append(current)
+            current = [op]
+        elif is_call and current is not None:
+            current.append(op)
+        elif current:
+            runs.append(current)
+            current = None
+    if current:
+        runs.append(current)
+    return [run for run in runs[1:] if movable(run) and starts_fresh(tab_out(run[-1]))]
+
+
+def tab_out(op: Operation) -> Value:
+    return next(r for r in op.results if isinstance(r.type, TabToken))
+
+
+def starts_fresh(token: Value) -> bool:
+    """Whether nothing depends on the page `token` stands for: its next user navigates away
+    (in every branch) or returns."""
+    if len(token.users) != 1:
+        return False
+    op = token.users[0]
+    if isinstance(op, ReturnOp):
+        return True
+    if isinstance(op, ToolCallOp):
+        return op.declared_effects.navigates
+    if isinstance(op, TabOpenOp):
+        return starts_fresh(op.source_out)
+    if isinstance(op, IfOp):
+        position = op.tokens.index(token)
+        results = [r for r in op.results if isinstance(r.type, TabToken)]
+        branches = [r.block.args[position] for r in op.regions]
+        passes_through = any(isinstance(a.users[0], YieldOp) for a in branches if a.users)
+        fresh_after = len(results) == 1 and starts_fresh(results[0])
+        return all(starts_fresh(a) or isinstance(a.users[0], YieldOp) for a in branches) and (
+            not passes_through or fresh_after
+        )
+    return False
+
+
+def fork_point(chain: list[Operation], run: list[ToolCallOp]) -> Operation | None:
+    """The last session-changing call before `run` (None: fork at the function's start)."""
+    before = chain[: chain.index(run[0])]
+    changing = [op for op in before if isinstance(op, ToolCallOp) and changes_session(op)]
+    return changing[-1] if changing else None
+
+
+class StatementParallelizer:
+    def __init__(self, module: ModuleOp, func: FuncOp, max_tabs: int) -> None:
+        self.module, self.func, self.max_tabs = module, func, max_tabs
+        self.block = func.body.block
+        self.tabs: list[NewTab] = []
+        self.next_number = 1 + max(
+            (op.tab for op in func.walk() if isinstance(op, TabOpenOp)), default=0
+        )
+
+    def run(self) -> bool:
+        moved = False
+        for run in split_runs(main_chain(self.func)):
+            moved |= self.move(run)
+        for tab in self.tabs:
+            tab.fork.attributes["hedgeable"] = hedgeable(tab.calls)
+        return moved
+
+    def move(self, run: list[ToolCallOp]) -> bool:
+        edit = Transaction()
+        first_index, first_token = tab_token_of(run[0]) or (0, None)
+        last_out = tab_out(run[-1])
+        tab, fresh = self.target(edit, run)
+        edit.replace_uses(last_out, first_token)  # the main chain skips the run
+        end = tab.close.closed
+        edit.set_operand(run[0], first_index, end)
+        edit.set_operand(tab.close, 0, last_out)
+        for call in run:
+            edit.set_attr(call, "tab", tab.number)
+        if not Rematerializer(self.module).establish(edit, run[0], first_token, tab.number):
+            edit.rollback()
+            if fresh:
+                self.tabs.remove(tab)
+            return False
+        tab.calls.extend(run)
+        return True
+
+    def target(self, edit: Transaction, run: list[ToolCallOp]) -> tuple[NewTab, bool]:
+        """The tab the run goes to: a new one while fewer than max_tabs - 1, else the least
+        loaded. A new tab is forked and closed at once (its close is rewired as runs join)."""
+        if len(self.tabs) < self.max_tabs - 1:
+            tab = self.fork(edit, fork_point(main_chain(self.func), run))
+            self.tabs.append(tab)
+            return tab, True
+        return min(self.tabs, key=lambda t: len(t.calls)), False
+
+    def fork(self, edit: Transaction, after: Operation | None) -> NewTab:
+        if after is None:
+            source = next(a for a in self.block.args if isinstance(a.type, TabToken))
+            anchor = self.block.ops[0]
+        else:
+            source = next(r for r in after.results if isinstance(r.type, TabToken))
+            anchor = self.block.ops[self.block.ops.index(after) + 1]
+        loc = anchor.loc
+        fork = TabOpenOp([source], [TAB, TAB], {"tab": self.next_number}, loc=loc)
+        edit.insert_before(self.block, fork, anchor)  # before rewiring, so rollback can erase it
+        edit.replace_uses(source, fork.source_out, keep=fork)
+        close = TabCloseOp([fork.opened], [], {"tab": self.next_number}, loc=loc)
+        edit.insert_before(self.block, close, self.block.terminator)
+        self.next_number += 1
+        return NewTab(fork.tab, fork, close)
+
+
+def parallel_statements(module: ModuleOp, func: FuncOp, max_tabs: int) -> bool:
+    """Move independent runs of the function's own tab to forked tabs; True if any moved."""
+    return StatementParallelizer(module, func, max_tabs).run()
+
+
+__all__ = ["parallel_statements"]

@@ -1,0 +1,223 @@
+"""`parallelize{max_tabs=N}`: run independent chains of tab work on tabs of their own.
+
+Two shapes of independence are found in the dataflow:
+
+* **Loop iterations.** A `ctl.for` whose only carried values are its tab token and tokens of
+  resources it writes commutatively does the same work on the page for each item, and nothing
+  an iteration computes feeds the next. Each iteration gets its own tab: the body starts with
+  `tab.open` (forked from the loop's tab), ends with `tab.close`, and the loop is marked
+  `max_tabs = N` (at most N iterations at once; the source tab waits).
+* **Independent statements.** On a function's own tab, a run of calls that starts with a
+  navigation and is followed by another navigation (or the end) does not depend on what the tab
+  showed before it, and nothing after it depends on what it leaves. Such runs move to forked
+  tabs (at most N - 1 new ones; when there are more runs than tabs, a tab takes several runs
+  in order), forked right after the last call that changed the session (a login), so the new
+  tab shares it. See `parallel_statements.py`.
+
+A chain that needs a page state it cannot establish itself gets the calls that establish it
+inserted at its head (`rematerialize.py`). Every tab-touching call is tagged with its tab
+number; a tab whose calls are all idempotent and write nothing is marked `hedgeable`.
+
+When legal: on a module that passes `check-contracts`. Each rewrite is kept only if the module
+still passes `check-contracts`, tab by tab, afterwards; otherwise it is rolled back. A chain
+whose first call reads the page without navigating is moved only if its rematerialized head
+replays the navigation that showed that page, so it reads the same content.
+
+What it preserves: results and the per-resource order of non-commutative writes (resource
+tokens are never re-threaded; commutative writes may interleave, which is what commutative
+means). Reads may be repeated (rematerialization) — they are idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agentjit.ir import (
+    TAB,
+    ForOp,
+    FuncOp,
+    ModuleOp,
+    PassError,
+    TabCloseOp,
+    TabOpenOp,
+    TabToken,
+    ToolCallOp,
+    Value,
+)
+from agentjit.ir.ops.structure import yielded_values
+from agentjit.ir.ops.tabs import check_parallel_body
+from agentjit.passes.base import Pass, PassContext
+from agentjit.passes.check_contracts import ContractChecker
+from agentjit.passes.rematerialize import (
+    candidate_prefixes,
+    insert_prefix,
+    navigation_history,
+)
+from agentjit.passes.rewrite import Transaction
+from agentjit.tools import load_site
+
+
+def contract_errors(module: ModuleOp) -> list:
+    checker = ContractChecker(module)
+    checker.check(module)
+    return list(checker.errors.values())
+
+
+def start_state(call: ToolCallOp | None) -> dict:
+    site = load_site(call.tool.split(".")[0]) if call is not None else None
+    return site.start_state() if site is not None else {}
+
+
+def tab_calls(ops) -> list[ToolCallOp]:
+    return [
+        op
+        for op in ops
+        if isinstance(op, ToolCallOp) and any(isinstance(v.type, TabToken) for v in op.operands)
+    ]
+
+
+def hedgeable(calls: list[ToolCallOp]) -> bool:
+    return all(c.declared_effects.idempotent and not c.declared_effects.writes for c in calls)
+
+
+def tag_main_tab(func: FuncOp) -> None:
+    """Calls not moved to another tab run on the function's own tab, number 0."""
+    for call in tab_calls(func.walk()):
+        call.attributes.setdefault("tab", 0)
+
+
+def next_tab_number(func: FuncOp) -> int:
+    used = [op.tab for op in func.walk() if isinstance(op, TabOpenOp)]
+    return max(used, default=0) + 1
+
+
+class Rematerializer:
+    """Tries the establishing prefixes for a chain head until the module checks."""
+
+    def __init__(self, module: ModuleOp) -> None:
+        self.module = module
+
+    def establish(
+        self, edit: Transaction, head: ToolCallOp | None, source: Value, tab: int
+    ) -> bool:
+        """Make `head` (on tab `tab`, currently fed by some token) pass its contract, by
+        inserting calls before it; False (with nothing inserted) if no candidate works."""
+        if head is None:
+            return not contract_errors(self.module)
+        token_index = next(
+            i for i, v in enumerate(head.operands) if isinstance(v.type, TabToken)
+        )
+        token = head.operands[token_index]
+        history = navigation_history(source)
+        for specs in candidate_prefixes(head, history, start_state(head)):
+            attempt = Transaction()
+            end = insert_prefix(attempt, head, token, specs, tab)
+            attempt.set_operand(head, token_index, end)
+            if not contract_errors(self.module):
+                edit.log.extend(attempt.log)
+                return True
+            attempt.rollback()
+        return False
+
+
+def parallel_loop(module: ModuleOp, loop: ForOp, tab: int, max_tabs: int) -> bool:
+    """Give each iteration of `loop` its own tab (see the module docstring); True if done."""
+    shape = _loop_shape(loop)
+    if shape is None:
+        return False
+    index, t_in, t_out, head = shape
+    body = loop.body.block
+    edit = Transaction()
+    fork = TabOpenOp([t_in], [TAB, TAB], {"tab": tab}, loc=loop.loc)
+    uses = [u for u in t_in.uses if u.op is not fork]
+    edit.insert_before(body, fork, body.ops[0])
+    for use in uses:
+        edit.set_operand(use.op, use.index, fork.opened)
+    edit.set_operand(body.terminator, index, fork.source_out)
+    edit.insert_before(body, TabCloseOp([t_out], [], {"tab": tab}, loc=loop.loc), body.terminator)
+    calls = tab_calls(body.walk())
+    for call in calls:
+        edit.set_attr(call, "tab", tab)
+    edit.set_attr(loop, "max_tabs", max_tabs)
+    if not Rematerializer(module).establish(edit, head, loop.init[index], tab):
+        edit.rollback()
+        return False
+    edit.set_attr(fork, "hedgeable", hedgeable(tab_calls(body.walk())))
+    return True
+
+
+def _loop_shape(loop: ForOp) -> tuple[int, Value, Value, ToolCallOp | None] | None:
+    """(tab position, body's tab argument, yielded tab, first call) of a loop whose
+    iterations are independent, or None."""
+    if loop.attributes.get("max_tabs") is not None or any(
+        isinstance(op, TabOpenOp) for op in loop.walk()
+    ):
+        return None
+    tabs = [i for i, v in enumerate(loop.init) if isinstance(v.type, TabToken)]
+    if len(tabs) != 1 or any(not v.type.is_token for v in loop.init):
+        return None
+    body = loop.body.block
+    index, yielded = tabs[0], yielded_values(body)
+    t_in, t_out = body.args[1 + index], yielded[index]
+    if t_out is t_in:
+        return None
+    try:
+        others = [i for i in range(len(loop.init)) if i != index]
+        check_parallel_body([body.args[1 + i] for i in others], [yielded[i] for i in others])
+    except ValueError:
+        return None
+    first = t_in.users[0] if len(t_in.users) == 1 else None
+    if not isinstance(first, ToolCallOp):
+        return None
+    if not first.declared_effects.navigates and any(
+        c.declared_effects.navigates for c in tab_calls(body.walk())
+    ):
+        return None  # a later iteration would read what the previous one navigated to
+    return index, t_in, t_out, first
+
+
+@dataclass(frozen=True)
+class ParallelizePass(Pass):
+    """Move independent tab work onto tabs of its own (see the module docstring).
+
+    Options: `max_tabs` (tabs working at once, default 4; 1 turns the pass off), `loops` and
+    `statements` (which of the two shapes to look for). Legal on a module that passes
+    `check-contracts` (raises its errors otherwise); keeps results, non-commutative write order
+    and every contract on every tab.
+    """
+
+    name = "parallelize"
+    max_tabs: int = 4
+    loops: bool = True
+    statements: bool = True
+
+    def run(self, module: ModuleOp, ctx: PassContext) -> None:
+        if self.max_tabs < 2:
+            return
+        errors = contract_errors(module)
+        if errors:
+            raise PassError(sorted(errors, key=lambda d: (d.loc.line, d.loc.col)))
+        for func in module.functions:
+            if self.loops:
+                ctx.changed |= self.parallel_loops(module, func)
+            if self.statements:
+                from agentjit.passes.parallel_statements import parallel_statements
+
+                ctx.changed |= parallel_statements(module, func, self.max_tabs)
+            if any(isinstance(op, TabOpenOp) for op in func.walk()):
+                tag_main_tab(func)
+
+    def parallel_loops(self, module: ModuleOp, func: FuncOp) -> bool:
+        changed = False
+        for loop in [op for op in func.walk() if isinstance(op, ForOp)]:
+            inside_parallel = any(
+                isinstance(a, ForOp) and a.attributes.get("max_tabs") for a in loop.ancestors()
+            )
+            if not inside_parallel and parallel_loop(
+                module, loop, next_tab_number(func), self.max_tabs
+            ):
+                changed = True
+        return changed
+
+
+__all__ = ["ParallelizePass", "contract_errors", "parallel_loop"]
