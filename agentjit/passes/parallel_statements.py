@@ -9,8 +9,13 @@ call and extends until the next navigating call. A run may leave the chain when
   the other tabs' contracts may depend on those,
 
 and the module still passes `check-contracts` once it has moved (with a rematerialized head if
-its first call needs a state a fresh tab lacks). Moved runs go to new tabs forked right after the
-last session-changing call before them; with more runs than `max_tabs - 1` new tabs, each
+its first call needs a state a fresh tab lacks), and
+
+* no call after it writes to a site it reads (on another tab it could see that write),
+* it would overlap with work left on the function's tab.
+
+Moved runs go to new tabs forked right after the last call before them that changed the
+session or wrote to the server (so they see it); with more runs than `max_tabs - 1` new tabs, each
 further run joins the least-loaded new tab, after the runs already there.
 """
 
@@ -21,18 +26,15 @@ from dataclasses import dataclass, field
 from agentjit.ir import (
     TAB,
     FuncOp,
-    IfOp,
     ModuleOp,
     Operation,
-    ReturnOp,
     TabCloseOp,
     TabOpenOp,
     TabToken,
     ToolCallOp,
     Value,
-    YieldOp,
 )
-from agentjit.passes.parallelize import Rematerializer, hedgeable
+from agentjit.passes.parallelize import Rematerializer, hedgeable, starts_fresh
 from agentjit.passes.rewrite import Transaction
 from agentjit.tools import load_site
 
@@ -110,35 +112,38 @@ def tab_out(op: Operation) -> Value:
     return next(r for r in op.results if isinstance(r.type, TabToken))
 
 
-def starts_fresh(token: Value) -> bool:
-    """Whether nothing depends on the page `token` stands for: its next user navigates away
-    (in every branch) or returns."""
-    if len(token.users) != 1:
-        return False
-    op = token.users[0]
-    if isinstance(op, ReturnOp):
-        return True
-    if isinstance(op, ToolCallOp):
-        return op.declared_effects.navigates
-    if isinstance(op, TabOpenOp):
-        return starts_fresh(op.source_out)
-    if isinstance(op, IfOp):
-        position = op.tokens.index(token)
-        results = [r for r in op.results if isinstance(r.type, TabToken)]
-        branches = [r.block.args[position] for r in op.regions]
-        passes_through = any(isinstance(a.users[0], YieldOp) for a in branches if a.users)
-        fresh_after = len(results) == 1 and starts_fresh(results[0])
-        return all(starts_fresh(a) or isinstance(a.users[0], YieldOp) for a in branches) and (
-            not passes_through or fresh_after
-        )
-    return False
+def site_of(call: ToolCallOp) -> str:
+    return call.tool.split(".")[0]
+
+
+def orders_later_reads(call: ToolCallOp) -> bool:
+    """Calls after which a moved run must fork: they change the session or the server."""
+    return bool(call.declared_effects.writes) or changes_session(call)
 
 
 def fork_point(chain: list[Operation], run: list[ToolCallOp]) -> Operation | None:
-    """The last session-changing call before `run` (None: fork at the function's start)."""
+    """The last call before `run` that changed the session or wrote to the server (None: fork
+    at the function's start): the moved run must see what they did."""
     before = chain[: chain.index(run[0])]
-    changing = [op for op in before if isinstance(op, ToolCallOp) and changes_session(op)]
+    changing = [op for op in before if isinstance(op, ToolCallOp) and orders_later_reads(op)]
     return changing[-1] if changing else None
+
+
+def overlaps(chain: list[Operation], run: list[ToolCallOp]) -> bool:
+    """Whether a moved run would run alongside anything: calls stay on the function's tab
+    between its fork point and it."""
+    start = fork_point(chain, run)
+    begin = chain.index(start) + 1 if start is not None else 0
+    return any(isinstance(op, ToolCallOp) for op in chain[begin : chain.index(run[0])])
+
+
+def written_later(func: FuncOp, run: list[ToolCallOp]) -> bool:
+    """Whether some call after the run writes to a site the run reads: moved to another tab,
+    the run could see that write, which it must not."""
+    calls = [op for op in func.walk() if isinstance(op, ToolCallOp)]
+    sites = {site_of(c) for c in run}
+    after = calls[calls.index(run[-1]) + 1 :]
+    return any(c.declared_effects.writes and site_of(c) in sites for c in after)
 
 
 class StatementParallelizer:
@@ -153,7 +158,8 @@ class StatementParallelizer:
     def run(self) -> bool:
         moved = False
         for run in split_runs(main_chain(self.func)):
-            moved |= self.move(run)
+            if overlaps(main_chain(self.func), run) and not written_later(self.func, run):
+                moved |= self.move(run)
         for tab in self.tabs:
             tab.fork.attributes["hedgeable"] = hedgeable(tab.calls)
         return moved
@@ -189,10 +195,11 @@ class StatementParallelizer:
     def fork(self, edit: Transaction, after: Operation | None) -> NewTab:
         if after is None:
             source = next(a for a in self.block.args if isinstance(a.type, TabToken))
-            anchor = self.block.ops[0]
         else:
-            source = next(r for r in after.results if isinstance(r.type, TabToken))
-            anchor = self.block.ops[self.block.ops.index(after) + 1]
+            source = tab_out(after)
+        while len(source.users) == 1 and isinstance(source.users[0], TabOpenOp):
+            after, source = source.users[0], source.users[0].source_out  # fork in tab order
+        anchor = self.block.ops[self.block.ops.index(after) + 1] if after else self.block.ops[0]
         loc = anchor.loc
         fork = TabOpenOp([source], [TAB, TAB], {"tab": self.next_number}, loc=loc)
         edit.insert_before(self.block, fork, anchor)  # before rewiring, so rollback can erase it

@@ -4,15 +4,16 @@ Two shapes of independence are found in the dataflow:
 
 * **Loop iterations.** A `ctl.for` whose only carried values are its tab token and tokens of
   resources it writes commutatively does the same work on the page for each item, and nothing
-  an iteration computes feeds the next. Each iteration gets its own tab: the body starts with
+  an iteration computes feeds the next (nor reads what another iteration writes). Each iteration gets its own tab: the body starts with
   `tab.open` (forked from the loop's tab), ends with `tab.close`, and the loop is marked
   `max_tabs = N` (at most N iterations at once; the source tab waits).
 * **Independent statements.** On a function's own tab, a run of calls that starts with a
   navigation and is followed by another navigation (or the end) does not depend on what the tab
   showed before it, and nothing after it depends on what it leaves. Such runs move to forked
   tabs (at most N - 1 new ones; when there are more runs than tabs, a tab takes several runs
-  in order), forked right after the last call that changed the session (a login), so the new
-  tab shares it. See `parallel_statements.py`.
+  in order), forked right after the last call that changed the session (a login) or wrote to
+  the server, so the new tab sees it; a run is not moved if a later call writes to a site it
+  reads. See `parallel_statements.py`.
 
 A chain that needs a page state it cannot establish itself gets the calls that establish it
 inserted at its head (`rematerialize.py`). Every tab-touching call is tagged with its tab
@@ -36,13 +37,17 @@ from agentjit.ir import (
     TAB,
     ForOp,
     FuncOp,
+    IfOp,
     ModuleOp,
+    Operation,
     PassError,
+    ReturnOp,
     TabCloseOp,
     TabOpenOp,
     TabToken,
     ToolCallOp,
     Value,
+    YieldOp,
 )
 from agentjit.ir.ops.structure import yielded_values
 from agentjit.ir.ops.tabs import check_parallel_body
@@ -89,6 +94,30 @@ def tag_main_tab(func: FuncOp) -> None:
 def next_tab_number(func: FuncOp) -> int:
     used = [op.tab for op in func.walk() if isinstance(op, TabOpenOp)]
     return max(used, default=0) + 1
+
+
+def starts_fresh(token: Value, end: Operation | None = None) -> bool:
+    """Whether nothing depends on the page `token` stands for: its next user navigates away
+    (in every branch), returns, or is `end` (the yield that ends a parallel iteration)."""
+    if len(token.users) != 1:
+        return False
+    op = token.users[0]
+    if isinstance(op, ReturnOp) or op is end:
+        return True
+    if isinstance(op, ToolCallOp):
+        return op.declared_effects.navigates
+    if isinstance(op, TabOpenOp):
+        return starts_fresh(op.source_out, end)
+    if isinstance(op, IfOp):
+        position = op.tokens.index(token)
+        results = [r for r in op.results if isinstance(r.type, TabToken)]
+        branches = [r.block.args[position] for r in op.regions]
+        passes_through = any(isinstance(a.users[0], YieldOp) for a in branches if a.users)
+        fresh_after = len(results) == 1 and starts_fresh(results[0], end)
+        return all(starts_fresh(a, end) or isinstance(a.users[0], YieldOp) for a in branches) and (
+            not passes_through or fresh_after
+        )
+    return False
 
 
 class Rematerializer:
@@ -146,6 +175,14 @@ def parallel_loop(module: ModuleOp, loop: ForOp, tab: int, max_tabs: int) -> boo
     return True
 
 
+def races_with_other_iterations(body) -> bool:
+    """Whether an iteration reads (uses the output of) a call of a site the loop writes to:
+    with iterations running at once, it could see another iteration's write."""
+    calls = [op for op in body.walk() if isinstance(op, ToolCallOp)]
+    written = {c.tool.split(".")[0] for c in calls if c.declared_effects.writes}
+    return any(c.tool.split(".")[0] in written and c.output.has_uses for c in calls)
+
+
 def _loop_shape(loop: ForOp) -> tuple[int, Value, Value, ToolCallOp | None] | None:
     """(tab position, body's tab argument, yielded tab, first call) of a loop whose
     iterations are independent, or None."""
@@ -166,14 +203,13 @@ def _loop_shape(loop: ForOp) -> tuple[int, Value, Value, ToolCallOp | None] | No
         check_parallel_body([body.args[1 + i] for i in others], [yielded[i] for i in others])
     except ValueError:
         return None
-    first = t_in.users[0] if len(t_in.users) == 1 else None
-    if not isinstance(first, ToolCallOp):
+    if races_with_other_iterations(body):
         return None
-    if not first.declared_effects.navigates and any(
-        c.declared_effects.navigates for c in tab_calls(body.walk())
-    ):
+    navigates = any(c.declared_effects.navigates for c in tab_calls(body.walk()))
+    if navigates and not starts_fresh(t_in, body.terminator):
         return None  # a later iteration would read what the previous one navigated to
-    return index, t_in, t_out, first
+    first = t_in.users[0] if len(t_in.users) == 1 else None
+    return index, t_in, t_out, first if isinstance(first, ToolCallOp) else None
 
 
 @dataclass(frozen=True)
