@@ -25,12 +25,7 @@ from agentjit.passes.dependence import critical_path  # noqa: E402
 
 def count_ops(module: ModuleOp) -> int:
     funcs = list(module.functions)
-    return sum(
-        1
-        for f in funcs
-        for op in f.body.walk()
-        if not op.has_trait(Terminator)
-    )
+    return sum(1 for f in funcs for op in f.body.walk() if not op.has_trait(Terminator))
 
 
 def count_llm(module: ModuleOp) -> int:
@@ -49,7 +44,16 @@ def row(file: Path, max_tabs: int, trips: int) -> list[str]:
     PassManager.from_pipeline(f"licm,parallelize{{max_tabs={max_tabs}}}").run(module)
     path1 = path(module, trips)
     speedup = f"{path0 / path1:.2f}x" if path1 else "-"
-    return [file.stem, str(ops0), str(ops1), str(llm0), str(llm1), f"{path0:g}", f"{path1:g}", speedup]
+    return [
+        file.stem,
+        str(ops0),
+        str(ops1),
+        str(llm0),
+        str(llm1),
+        f"{path0:g}",
+        f"{path1:g}",
+        speedup,
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print("| " + " | ".join(r) + " |")
     totals = [sum(float(r[i]) for r in rows) for i in range(1, 7)]
-    print("| **total** | " + " | ".join(f"{t:g}" for t in totals) + f" | {totals[4] / totals[5]:.2f}x |")
+    print(
+        "| **total** | "
+        + " | ".join(f"{t:g}" for t in totals)
+        + f" | {totals[4] / totals[5]:.2f}x |"
+    )
     return 0
 
 

@@ -53,8 +53,8 @@ def test_print_after_and_time_passes_go_to_stderr(capsys: pytest.CaptureFixture[
 
 
 def test_bad_pipeline_and_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["opt", str(EXAMPLE), "-p", "dce"]) == 1
-    assert "unknown pass 'dce'" in capsys.readouterr().err
+    assert main(["opt", str(EXAMPLE), "-p", "no-such-pass"]) == 1
+    assert "unknown pass 'no-such-pass'" in capsys.readouterr().err
     assert main(["check", "does/not/exist.agent"]) == 1
     assert "cannot read" in capsys.readouterr().err
 

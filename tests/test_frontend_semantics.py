@@ -105,7 +105,9 @@ def test_comprehension_filter_guards_effectful_items() -> None:
         details = [product_details(title=t) for t in titles if t != "skip"]
         return len(details)
     """
-    result, trace = run(source, lambda name, kw, tab=0: {"title": kw["title"]}, titles=["a", "skip", "b"])
+    result, trace = run(
+        source, lambda name, kw, tab=0: {"title": kw["title"]}, titles=["a", "skip", "b"]
+    )
     assert result == 2 and [kw["title"] for _, kw in trace] == ["a", "b"]
     module = compile_dsl(source)
     assert any(isinstance(op, IfOp) for op in module.walk())

@@ -4,9 +4,10 @@ Two shapes of independence are found in the dataflow:
 
 * **Loop iterations.** A `ctl.for` whose only carried values are its tab token and tokens of
   resources it writes commutatively does the same work on the page for each item, and nothing
-  an iteration computes feeds the next (nor reads what another iteration writes). Each iteration gets its own tab: the body starts with
-  `tab.open` (forked from the loop's tab), ends with `tab.close`, and the loop is marked
-  `max_tabs = N` (at most N iterations at once; the source tab waits).
+  an iteration computes feeds the next (nor reads what another iteration writes). Each
+  iteration gets its own tab: the body starts with `tab.open` (forked from the loop's tab),
+  ends with `tab.close`, and the loop is marked `max_tabs = N` (at most N iterations at once;
+  the source tab waits).
 * **Independent statements.** On a function's own tab, a run of calls that starts with a
   navigation and is followed by another navigation (or the end) does not depend on what the tab
   showed before it, and nothing after it depends on what it leaves. Such runs move to forked
@@ -133,9 +134,7 @@ class Rematerializer:
         inserting calls before it; False (with nothing inserted) if no candidate works."""
         if head is None:
             return not contract_errors(self.module)
-        token_index = next(
-            i for i, v in enumerate(head.operands) if isinstance(v.type, TabToken)
-        )
+        token_index = next(i for i, v in enumerate(head.operands) if isinstance(v.type, TabToken))
         token = head.operands[token_index]
         history = navigation_history(source)
         for specs in candidate_prefixes(head, history, start_state(head)):

@@ -2,8 +2,8 @@
 
 from agentjit.ir.ops.calls import LlmCallOp, ToolCallOp
 from agentjit.ir.ops.control import AssertOp, ForOp, IfOp
-from agentjit.ir.ops.tabs import TabCloseOp, TabOpenOp, static_tab
 from agentjit.ir.ops.structure import FuncOp, ModuleOp, ReturnOp, YieldOp
+from agentjit.ir.ops.tabs import TabCloseOp, TabOpenOp, static_tab
 from agentjit.ir.ops.values import (
     BINARY_OPS,
     UNARY_OPS,

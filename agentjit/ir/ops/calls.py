@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from agentjit.ir.builtins import template_names
 from agentjit.ir.operation import ANY_TYPE, Operation, attr, result, var_operand, var_result
-from agentjit.ir.signatures import Effects
 from agentjit.ir.ops.tabs import static_tab
+from agentjit.ir.signatures import Effects
 from agentjit.ir.traits import Pure
 from agentjit.ir.types import TabToken
 
