@@ -19,6 +19,7 @@ from agentjit.ir import (
     print_ir,
     verify,
 )
+from agentjit.ir.clone import clone_op
 from agentjit.passes import PassManager
 from agentjit.passes.dependence import critical_path
 from tests.helpers import compile_dsl, run_on_model
@@ -94,9 +95,9 @@ def test_a_loop_that_needs_a_listing_replays_the_navigation_that_showed_it() -> 
 @pytest.mark.parametrize(
     "body",
     [
-        # carried data: each iteration needs the previous one's total
-        "total = 0\n    for c in cats:\n        open_category(name=c)\n"
-        "        total += len(list_products())\n    return total",
+        # carried data that the page work reads: the next search depends on the last result
+        "q = 'a'\n    for c in cats:\n        search(query=q)\n"
+        "        q = list_products()[0].title\n    return 0",
         # reads the page the previous iteration navigated to
         "open_category(name='Books')\n    n = 0\n    for c in cats:\n"
         "        n = len(list_products())\n        open_category(name=c)\n    return n",
@@ -106,7 +107,7 @@ def test_a_loop_that_needs_a_listing_replays_the_navigation_that_showed_it() -> 
         "        checkout(email='a@b.c', name='A', address='x', city='y', postcode='z')\n"
         "    return 0",
     ],
-    ids=["carried-data", "reads-previous-page", "ordered-writes"],
+    ids=["page-work-reads-carried-data", "reads-previous-page", "ordered-writes"],
 )
 def test_loops_whose_iterations_depend_on_each_other_stay_serial(body: str) -> None:
     source = f"use shop\n\ndef main(cats: list[str]) -> int:\n    {body}\n"
@@ -115,6 +116,51 @@ def test_loops_whose_iterations_depend_on_each_other_stay_serial(body: str) -> N
     parallelize(module)
     assert not any(isinstance(op, ForOp) and op.attributes.get("max_tabs") for op in module.walk())
     assert print_ir(module).replace(", tab = 0", "") == text.replace(", tab = 0", "")
+
+
+def test_a_reduction_loop_is_split_and_its_page_work_parallelized() -> None:
+    module = compile_dsl(REDUCTION)
+    before = observed(module)
+    path_before = critical_path(module.function("main"))
+    parallelize(module)
+    loops = [op for op in module.function("main").body.block.ops if isinstance(op, ForOp)]
+    assert [loop.attributes.get("max_tabs") for loop in loops] == [4, None]
+    assert not tab_calls_in(loops[1])  # the reduction keeps no page work
+    assert (path_before, critical_path(module.function("main"))) == (16, 4)
+    assert observed(module) == before
+    module = compile_dsl(REDUCTION)
+    text = print_ir(module)
+    assert print_ir(parallelize(module, "fission=false")) == text  # off: the loop stays
+
+
+REDUCTION = """
+    use shop
+
+    def main(cats: list[str] = ["Books", "Games", "Toys"]) -> int:
+        best = 0
+        for c in cats:
+            open_category(name=c)
+            best = max(best, len(list_products()))
+        return best
+"""
+
+
+def test_clone_copies_a_loop_exactly() -> None:
+    module = compile_dsl(REDUCTION)
+    text = print_ir(module)
+    block = module.function("main").body.block
+    loop = next(op for op in block.ops if isinstance(op, ForOp))
+    copy = clone_op(loop, {})
+    block.insert_before(copy, loop)
+    for old, new in zip(loop.results, copy.results, strict=True):
+        old.replace_all_uses_with(new)
+    loop.erase()
+    verify(module)
+    assert print_ir(module) == text
+
+
+def tab_calls_in(op) -> list:
+    return [o for o in op.walk() if isinstance(o, ToolCallOp)]
 
 
 STATEMENTS = """

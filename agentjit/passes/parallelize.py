@@ -182,6 +182,23 @@ def races_with_other_iterations(body) -> bool:
     return any(c.tool.split(".")[0] in written and c.output.has_uses for c in calls)
 
 
+def _restore(loop: ForOp, snapshot: ForOp, page_loop: ForOp, carried: int) -> None:
+    """Undo a split: put `snapshot` (an unattached copy of `loop` taken before it) back, and
+    remove the split loops and the constants the split added between them."""
+    block = loop.parent
+    assert block is not None
+    block.insert_before(snapshot, page_loop)
+    for old, new in zip(loop.results[:carried], snapshot.results[:carried], strict=True):
+        old.replace_all_uses_with(new)
+    if snapshot.collect:
+        loop.results[-1].replace_all_uses_with(snapshot.results[-1])
+    between = block.ops[block.ops.index(page_loop) + 1 : block.ops.index(loop)]
+    loop.erase()
+    page_loop.erase()
+    for op in between:
+        op.erase()
+
+
 def _loop_shape(loop: ForOp) -> tuple[int, Value, Value, ToolCallOp | None] | None:
     """(tab position, body's tab argument, yielded tab, first call) of a loop whose
     iterations are independent, or None."""
@@ -216,7 +233,8 @@ class ParallelizePass(Pass):
     """Move independent tab work onto tabs of its own (see the module docstring).
 
     Options: `max_tabs` (tabs working at once, default 4; 1 turns the pass off), `loops` and
-    `statements` (which of the two shapes to look for). Legal on a module that passes
+    `statements` (which of the two shapes to look for), `fission` (split reduction loops so
+    their page work can run in parallel, `loop_fission.py`). Legal on a module that passes
     `check-contracts` (raises its errors otherwise); keeps results, non-commutative write order
     and every contract on every tab.
     """
@@ -225,6 +243,7 @@ class ParallelizePass(Pass):
     max_tabs: int = 4
     loops: bool = True
     statements: bool = True
+    fission: bool = True
 
     def run(self, module: ModuleOp, ctx: PassContext) -> None:
         if self.max_tabs < 2:
@@ -248,11 +267,31 @@ class ParallelizePass(Pass):
             inside_parallel = any(
                 isinstance(a, ForOp) and a.attributes.get("max_tabs") for a in loop.ancestors()
             )
-            if not inside_parallel and parallel_loop(
-                module, loop, next_tab_number(func), self.max_tabs
-            ):
+            if inside_parallel:
+                continue
+            if parallel_loop(module, loop, next_tab_number(func), self.max_tabs):
                 changed = True
+            elif self.fission:
+                changed |= self.split_and_parallelize(module, func, loop)
         return changed
+
+    def split_and_parallelize(self, module: ModuleOp, func: FuncOp, loop: ForOp) -> bool:
+        """Split a reduction loop's page work into a loop of its own and parallelize that;
+        the split is kept only if the new loop runs in parallel (see `loop_fission.py`)."""
+        from agentjit.ir.clone import clone_op
+        from agentjit.passes.loop_fission import split_loop
+
+        snapshot = clone_op(loop, {})  # unattached, but it registers uses: erase it when done
+        carried = len(loop.init)
+        page_loop = split_loop(loop)
+        if page_loop is None:
+            snapshot.erase()
+            return False
+        if parallel_loop(module, page_loop, next_tab_number(func), self.max_tabs):
+            snapshot.erase()
+            return True
+        _restore(loop, snapshot, page_loop, carried)
+        return False
 
 
 __all__ = ["ParallelizePass", "contract_errors", "parallel_loop"]
