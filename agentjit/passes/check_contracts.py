@@ -306,11 +306,8 @@ class ContractChecker:
             effects = op.declared_effects
             if not effects.writes:
                 continue
-            site = op.tool.split(".")[0]
-            later = calls[i + 1 :]
-            if not any(
-                c.tool.split(".")[0] == site and c.declared_effects.reads_page for c in later
-            ):
+            site, later = op.site_name, calls[i + 1 :]
+            if not any(c.site_name == site and c.declared_effects.reads_page for c in later):
                 self.warnings.append(
                     Diagnostic(
                         "unread-write",

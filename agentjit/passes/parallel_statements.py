@@ -34,9 +34,9 @@ from agentjit.ir import (
     ToolCallOp,
     Value,
 )
-from agentjit.passes.parallelize import Rematerializer, hedgeable, starts_fresh
+from agentjit.passes.parallelize import establish, hedgeable, starts_fresh
 from agentjit.passes.rewrite import Transaction
-from agentjit.tools import load_site
+from agentjit.tools import load_tool
 
 
 @dataclass
@@ -73,10 +73,10 @@ def main_chain(func: FuncOp) -> list[Operation]:
 
 
 def changes_session(call: ToolCallOp) -> bool:
-    site = load_site(call.tool.split(".")[0])
-    tool = site.tools.get(call.tool.rsplit(".", 1)[-1]) if site is not None else None
-    if tool is None:
-        return True
+    found = load_tool(call.tool)
+    if found is None:
+        return True  # an unknown tool might
+    site, tool = found
     return any(name in site.session_fields for name in tool.contract.ensures)
 
 
@@ -112,10 +112,6 @@ def tab_out(op: Operation) -> Value:
     return next(r for r in op.results if isinstance(r.type, TabToken))
 
 
-def site_of(call: ToolCallOp) -> str:
-    return call.tool.split(".")[0]
-
-
 def orders_later_reads(call: ToolCallOp) -> bool:
     """Calls after which a moved run must fork: they change the session or the server."""
     return bool(call.declared_effects.writes) or changes_session(call)
@@ -141,9 +137,9 @@ def written_later(func: FuncOp, run: list[ToolCallOp]) -> bool:
     """Whether some call after the run writes to a site the run reads: moved to another tab,
     the run could see that write, which it must not."""
     calls = [op for op in func.walk() if isinstance(op, ToolCallOp)]
-    sites = {site_of(c) for c in run}
+    sites = {c.site_name for c in run}
     after = calls[calls.index(run[-1]) + 1 :]
-    return any(c.declared_effects.writes and site_of(c) in sites for c in after)
+    return any(c.declared_effects.writes and c.site_name in sites for c in after)
 
 
 class StatementParallelizer:
@@ -175,7 +171,7 @@ class StatementParallelizer:
         edit.set_operand(tab.close, 0, last_out)
         for call in run:
             edit.set_attr(call, "tab", tab.number)
-        if not Rematerializer(self.module).establish(edit, run[0], first_token, tab.number):
+        if not establish(self.module, edit, run[0], first_token, tab.number):
             edit.rollback()
             if fresh:
                 self.tabs.remove(tab)

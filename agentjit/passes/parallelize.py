@@ -54,13 +54,14 @@ from agentjit.ir.ops.structure import yielded_values
 from agentjit.ir.ops.tabs import check_parallel_body
 from agentjit.passes.base import Pass, PassContext
 from agentjit.passes.check_contracts import ContractChecker
+from agentjit.passes.dependence import touches_tab
 from agentjit.passes.rematerialize import (
     candidate_prefixes,
     insert_prefix,
     navigation_history,
 )
 from agentjit.passes.rewrite import Transaction
-from agentjit.tools import load_site
+from agentjit.tools import load_tool
 
 
 def contract_errors(module: ModuleOp) -> list:
@@ -69,17 +70,8 @@ def contract_errors(module: ModuleOp) -> list:
     return list(checker.errors.values())
 
 
-def start_state(call: ToolCallOp | None) -> dict:
-    site = load_site(call.tool.split(".")[0]) if call is not None else None
-    return site.start_state() if site is not None else {}
-
-
 def tab_calls(ops) -> list[ToolCallOp]:
-    return [
-        op
-        for op in ops
-        if isinstance(op, ToolCallOp) and any(isinstance(v.type, TabToken) for v in op.operands)
-    ]
+    return [op for op in ops if touches_tab(op)]
 
 
 def hedgeable(calls: list[ToolCallOp]) -> bool:
@@ -121,31 +113,27 @@ def starts_fresh(token: Value, end: Operation | None = None) -> bool:
     return False
 
 
-class Rematerializer:
-    """Tries the establishing prefixes for a chain head until the module checks."""
-
-    def __init__(self, module: ModuleOp) -> None:
-        self.module = module
-
-    def establish(
-        self, edit: Transaction, head: ToolCallOp | None, source: Value, tab: int
-    ) -> bool:
-        """Make `head` (on tab `tab`, currently fed by some token) pass its contract, by
-        inserting calls before it; False (with nothing inserted) if no candidate works."""
-        if head is None:
-            return not contract_errors(self.module)
-        token_index = next(i for i, v in enumerate(head.operands) if isinstance(v.type, TabToken))
-        token = head.operands[token_index]
-        history = navigation_history(source)
-        for specs in candidate_prefixes(head, history, start_state(head)):
-            attempt = Transaction()
-            end = insert_prefix(attempt, head, token, specs, tab)
-            attempt.set_operand(head, token_index, end)
-            if not contract_errors(self.module):
-                edit.log.extend(attempt.log)
-                return True
-            attempt.rollback()
-        return False
+def establish(
+    module: ModuleOp, edit: Transaction, head: ToolCallOp | None, source: Value, tab: int
+) -> bool:
+    """Make `head` (on tab `tab`) pass its contract by inserting the first candidate prefix
+    (`rematerialize.py`) with which the module checks; the chain came from the tab whose token
+    was `source`. False, with nothing inserted, if no candidate works."""
+    if head is None:
+        return not contract_errors(module)
+    token_index = next(i for i, v in enumerate(head.operands) if isinstance(v.type, TabToken))
+    token = head.operands[token_index]
+    found = load_tool(head.tool)
+    start = found[0].start_state() if found is not None else {}
+    for specs in candidate_prefixes(head, navigation_history(source), start):
+        attempt = Transaction()
+        end = insert_prefix(attempt, head, token, specs, tab)
+        attempt.set_operand(head, token_index, end)
+        if not contract_errors(module):
+            edit.log.extend(attempt.log)
+            return True
+        attempt.rollback()
+    return False
 
 
 def parallel_loop(module: ModuleOp, loop: ForOp, tab: int, max_tabs: int) -> bool:
@@ -167,7 +155,7 @@ def parallel_loop(module: ModuleOp, loop: ForOp, tab: int, max_tabs: int) -> boo
     for call in calls:
         edit.set_attr(call, "tab", tab)
     edit.set_attr(loop, "max_tabs", max_tabs)
-    if not Rematerializer(module).establish(edit, head, loop.init[index], tab):
+    if not establish(module, edit, head, loop.init[index], tab):
         edit.rollback()
         return False
     edit.set_attr(fork, "hedgeable", hedgeable(tab_calls(body.walk())))
@@ -178,8 +166,8 @@ def races_with_other_iterations(body) -> bool:
     """Whether an iteration reads (uses the output of) a call of a site the loop writes to:
     with iterations running at once, it could see another iteration's write."""
     calls = [op for op in body.walk() if isinstance(op, ToolCallOp)]
-    written = {c.tool.split(".")[0] for c in calls if c.declared_effects.writes}
-    return any(c.tool.split(".")[0] in written and c.output.has_uses for c in calls)
+    written = {c.site_name for c in calls if c.declared_effects.writes}
+    return any(c.site_name in written and c.output.has_uses for c in calls)
 
 
 def _restore(loop: ForOp, snapshot: ForOp, page_loop: ForOp, carried: int) -> None:

@@ -30,7 +30,7 @@ from agentjit.ir import (
     Value,
 )
 from agentjit.passes.rewrite import Transaction
-from agentjit.tools import Site, load_site
+from agentjit.tools import Site, load_tool
 from agentjit.tools.statemachine import shortest_calls
 
 
@@ -97,12 +97,10 @@ def _fresh_spec(site: Site, name: str) -> CallSpec | None:
 def _from_state_machine(
     head: ToolCallOp, history: list[ToolCallOp], start: dict
 ) -> list[CallSpec] | None:
-    site = load_site(head.tool.split(".")[0])
-    if site is None:
+    found = load_tool(head.tool)
+    if found is None:
         return None
-    tool = site.tools.get(head.tool.rsplit(".", 1)[-1])
-    if tool is None:
-        return None
+    site, tool = found
     path = shortest_calls(site, start, tool.contract.requires)
     if not path:
         return None

@@ -1,7 +1,7 @@
 """The tool protocol: sites, their abstract state, tools with contracts and effects."""
 
 from agentjit.tools.page import Page
-from agentjit.tools.registry import builtin_site_names, load_site, resolve_site
+from agentjit.tools.registry import builtin_site_names, load_site, load_tool, resolve_site
 from agentjit.tools.site import Site, Tool, ir_type, json_schema
 from agentjit.tools.state import ANY, UNKNOWN, Contract, Enum, State, Text
 
@@ -19,5 +19,6 @@ __all__ = [
     "ir_type",
     "json_schema",
     "load_site",
+    "load_tool",
     "resolve_site",
 ]

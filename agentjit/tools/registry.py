@@ -13,7 +13,7 @@ import pkgutil
 from functools import cache
 
 from agentjit.ir import SiteSignature
-from agentjit.tools.site import Site
+from agentjit.tools.site import Site, Tool
 
 ENTRY_POINT_GROUP = "agentjit.sites"
 
@@ -41,6 +41,14 @@ def load_site(name: str) -> Site | None:
         if site is not None:
             return site
     return _from_module(name) if "." in name else None
+
+
+def load_tool(qualified_name: str) -> tuple[Site, Tool] | None:
+    """The site and tool a qualified name (`shop.search`) names, or None."""
+    site_name, _, tool_name = qualified_name.rpartition(".")
+    site = load_site(site_name)
+    tool = site.tools.get(tool_name) if site is not None else None
+    return (site, tool) if tool is not None else None
 
 
 def resolve_site(name: str) -> SiteSignature | None:

@@ -33,6 +33,11 @@ class ToolCallOp(Operation):
     outs = var_result(ANY_TYPE)
 
     @property
+    def site_name(self) -> str:
+        """The site part of the qualified tool name (`shop` of `shop.search`)."""
+        return self.tool.rpartition(".")[0]
+
+    @property
     def data_operands(self) -> list:
         return [v for v in self.operands if not v.type.is_token]
 
