@@ -1,0 +1,104 @@
+"""Hedged chains in a flattened plan: k copies of a hedgeable tab's work, first to finish wins.
+
+The chain is the `tab.open` of a hedgeable tab, every op in its block that (transitively) uses
+that tab's values, and its `tab.close`. Each copy gets its own nodes; copies after the first run
+only when the strategy's hedge k is large enough (a guard), and none of them counts toward the
+makespan by itself. A join node waits for the first running copy's close; everything after the
+chain that used its values waits for the join. In a parallel loop the chain takes one slot of
+the loop's tab pool (at the first copy's open) and gives it back at the join.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agentjit.cost.plan import IN_SPAN, JOIN_FIRST, GuardKind, NodeInfo, ResourceRole
+from agentjit.ir import Operation
+from agentjit.ir.ops import TabCloseOp, TabOpenOp
+from agentjit.ir.value import Value
+
+if TYPE_CHECKING:
+    from agentjit.cost.flatten import Flattener, Frontier, Scope
+
+
+def chain_extent(ops: list[Operation], i: int) -> tuple[set[Operation], int] | None:
+    """The ops of the chain `ops[i]` opens, and the index of its close (None: no close)."""
+    opened = ops[i]
+    assert isinstance(opened, TabOpenOp)
+    values: set[Value] = {opened.opened}
+    members: set[Operation] = {opened}
+    for j in range(i + 1, len(ops)):
+        op = ops[j]
+        if not any(v in values for v in op.operands):
+            continue
+        members.add(op)
+        if isinstance(op, TabCloseOp):
+            return members, j
+        values.update(op.results)
+    return None
+
+
+def emit_hedged_chain(fl: Flattener, ops: list[Operation], i: int, scope: Scope) -> int:
+    """Emit the chain opened by `ops[i]` once per copy plus its join; the index after it."""
+    from agentjit.cost.flatten import Scope
+
+    extent = chain_extent(ops, i)
+    if extent is None:
+        fl.visit(ops[i], scope)
+        return i + 1
+    members, close_at = extent
+    copies = [
+        Scope(
+            scope.guard if c == 0 else fl.guard(GuardKind.HEDGE_COPY, -1, c, scope),
+            f"{scope.lane} copy {c}",
+            scope.pool,
+            c,
+        )
+        for c in range(fl.hedge_max)
+    ]
+    envs: list[dict[Value, Frontier]] = [{} for _ in copies]
+    closes, opens = [], []
+    for op in ops[i : close_at + 1]:
+        if op not in members:
+            fl.visit(op, scope)
+            continue
+        for copy, env in zip(copies, envs, strict=True):
+            fl.env.update(env)
+            if isinstance(op, TabCloseOp):
+                closes.append(fl.tab_close(op, copy))
+            else:
+                fl.visit(op, copy)
+                if isinstance(op, TabOpenOp):
+                    opens.append(fl.tab_opener[op.opened])
+            env.update({r: fl.env[r] for r in op.results if r in fl.env})
+            env.update({r: fl.env[r] for r in _nested_results(op) if r in fl.env})
+    _join(fl, members, closes, opens[0], scope)
+    return close_at + 1
+
+
+def _join(
+    fl: Flattener, members: set[Operation], closes: list[int], first_open: int, scope: Scope
+) -> None:
+    holds = []
+    if scope.pool >= 0:
+        holds = [(scope.pool, ResourceRole.RELEASE, first_open)]
+    join = fl.node(
+        closes, None, scope, holds, NodeInfo("first of", scope.lane), JOIN_FIRST | IN_SPAN
+    )
+    for op in members:
+        for r in op.results:
+            # The source tab's token passes through the fork untouched: later work on the
+            # source tab does not wait for the chain.
+            if not (isinstance(op, TabOpenOp) and r is op.source_out):
+                fl.env[r] = frozenset({join})
+
+
+def _nested_results(op: Operation) -> list[Value]:
+    """Values defined inside `op`'s regions (a branch in the chain): they are per copy too."""
+    found: list[Value] = []
+    for region in op.regions:
+        for block in region.blocks:
+            found.extend(block.args)
+            for inner in block.ops:
+                found.extend(inner.results)
+    return found
