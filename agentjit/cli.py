@@ -1,7 +1,8 @@
 """The `agentjit` command.
 
     agentjit check FILE [--json]                 parse, lower, verify, check contracts
-    agentjit opt FILE -p PIPELINE [options]      run passes; print IR (or DOT)
+    agentjit opt FILE -p PIPELINE [options]      run passes; print IR, DOT or the schedule
+    agentjit profile show|import|export          the latency profile store the cost model reads
     agentjit parse-ir FILE                       read textual IR, verify, print it back
     agentjit site [NAME] [--emit text|json|dot]  a site's tools, contracts and state machine
     agentjit demo                                a guided tour on a shipped example
@@ -87,6 +88,8 @@ def cmd_opt(args: argparse.Namespace) -> int:
     from agentjit.passes.manager import parse_pipeline
 
     passes = parse_pipeline(args.pipeline or "")
+    if (args.emit == "schedule" or args.plot) and not any(p.name == "schedule" for p in passes):
+        passes += parse_pipeline("schedule")
     module, warnings = load_module(Path(args.file))
     _emit_diagnostics(warnings, args.json)
     manager = PassManager(
@@ -96,8 +99,11 @@ def cmd_opt(args: argparse.Namespace) -> int:
         print_after=set(filter(None, args.print_after.split(","))),
         time_passes=args.time_passes,
     )
-    manager.run(module, PassContext())
-    output = _render(module, args.emit)
+    ctx = PassContext(options={"cost_model": _cost_model(args.profile)})
+    manager.run(module, ctx)
+    if args.plot:
+        _plot(ctx, args.plot)
+    output = _render(module, args.emit, ctx)
     if args.output:
         Path(args.output).write_text(output, encoding="utf-8")
     else:
@@ -105,7 +111,33 @@ def cmd_opt(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render(module: ModuleOp, emit: str) -> str:
+def _cost_model(profile: str | None):
+    """A cost model over the profile store: `--profile`, else $AGENTJIT_PROFILE or the default
+    path when that file exists, else the priors alone."""
+    from agentjit.cost.model import CostModel
+    from agentjit.cost.profile import ProfileStore
+
+    path = Path(profile) if profile else ProfileStore.default_path()
+    if profile is None and not path.exists():
+        return CostModel()
+    return CostModel(ProfileStore(path))
+
+
+def _plot(ctx, path: str) -> None:
+    from agentjit.cost.gantt import plot_schedule
+
+    result = ctx.options["schedule"]
+    plot_schedule(result.plan, result.predictions, path, f"@{result.function}")
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def _render(module: ModuleOp, emit: str, ctx=None) -> str:
+    if emit == "schedule":
+        from agentjit.cost.gantt import gantt_text, strategy_table
+
+        result = ctx.options["schedule"]
+        table = strategy_table(result.predictions, result.objective)
+        return f"{table}\n\n{gantt_text(result.plan, result.best.strategy)}\n"
     if emit == "dot":
         from agentjit.ir.graph import dataflow_graph, to_dot
 
@@ -170,7 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--print-after", default="", metavar="PASSES|all")
     opt.add_argument("--time-passes", action="store_true")
     opt.add_argument("--no-verify", action="store_true", help="skip verify-after-each-pass")
-    opt.add_argument("--emit", choices=["ir", "dot"], default="ir")
+    opt.add_argument(
+        "--emit",
+        choices=["ir", "dot", "schedule"],
+        default="ir",
+        help="schedule: every strategy's predicted makespan and a Gantt chart of the best",
+    )
+    opt.add_argument("--plot", metavar="PNG", help="draw the predicted schedule (runs schedule)")
+    opt.add_argument("--profile", metavar="DB", help="latency profile store for the cost model")
     opt.add_argument("-o", "--output", help="write the result here instead of stdout")
     opt.add_argument("--json", action="store_true", help="diagnostics as JSON on stderr")
     opt.set_defaults(func=cmd_opt)
@@ -179,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     pir.add_argument("file")
     pir.add_argument("--json", action="store_true", help="diagnostics as JSON on stderr")
     pir.set_defaults(func=cmd_parse_ir)
+
+    from agentjit.cost.profile_cli import add_profile_parser
+
+    add_profile_parser(sub)
 
     demo = sub.add_parser("demo", help="a short guided tour on a shipped example")
     demo.set_defaults(func=cmd_demo, json=False)

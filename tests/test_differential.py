@@ -25,7 +25,7 @@ PIPELINES = [
     "cse",
     "licm",
     "parallelize{max_tabs=4}",
-    "canonicalize,check-contracts,cse,dce,licm,parallelize{max_tabs=4},check-contracts",
+    "canonicalize,check-contracts,cse,dce,licm,parallelize{max_tabs=4},check-contracts,schedule",
 ]
 
 

@@ -42,6 +42,7 @@ JOIN_WIDTH = 8
 PROMPT_TOKENS_PER_ARG = 32
 """A guess at a filled-in variable's size; the template's own text counts at 4 chars a token."""
 
+TIMED_OPS = (ToolCallOp, LlmCallOp, TabOpenOp, TabCloseOp)
 EVENT_COLUMNS = ("kind", "dist", "prob", "cap", "alias")
 
 Frontier = frozenset[int]
@@ -85,12 +86,15 @@ class Flattener:
         self.resources.append((ResourceKind.LLM, 0, False))
         self.dists: list[Distribution] = []
         self._dist_index: dict[Distribution, int] = {}
+        self._dist_ids: dict[int, int] = {}
         self.env: dict[Value, Frontier] = {}
         self.tab_opener: dict[Value, int] = {}
         self.max_tabs = 1
         self.hedge_units = 0
         self.func_name = ""
         self.lengths = LengthOracle(model)
+        self._timed: dict[Operation, bool] = {}
+        self._tool_facts: dict[Operation, tuple[Distribution, list, str]] = {}
 
     # --- entry ---------------------------------------------------------------------------
 
@@ -121,28 +125,35 @@ class Flattener:
             self.tab_open(op, scope)
         elif isinstance(op, TabCloseOp):
             self.tab_close(op, scope)
-        elif isinstance(op, ForOp):
+        elif isinstance(op, ForOp) and self.timed(op):
             self.loop(op, scope)
-        elif isinstance(op, IfOp):
+        elif isinstance(op, IfOp) and self.timed(op):
             self.branch(op, scope)
         else:
+            if isinstance(op, ForOp):
+                self.lengths.pure_loop(op)
             self.lengths.note(op)
             frontier = self.frontier(op.operands)
             for r in op.results:
                 self.env[r] = frontier
 
+    def timed(self, op: Operation) -> bool:
+        """Whether anything inside `op` takes time (else it is as cheap as a pure op)."""
+        if op not in self._timed:
+            self._timed[op] = any(isinstance(o, TIMED_OPS) for o in op.walk())
+        return self._timed[op]
+
     # --- timed ops -------------------------------------------------------------------------
 
     def tool_call(self, op: ToolCallOp, scope: Scope) -> None:
-        effects = op.declared_effects
-        holds = [(BROWSER, ResourceRole.USE, -1)] if effects.touches_tab else []
-        node = self.node(
-            self.frontier(op.operands),
-            self.model.tool_latency(op.tool, effects),
-            scope,
-            holds,
-            NodeInfo(op.tool.rpartition(".")[2], self.lane(op, scope)),
-        )
+        if op not in self._tool_facts:
+            effects = op.declared_effects
+            dist = self.model.tool_latency(op.tool, effects)
+            holds = [(BROWSER, ResourceRole.USE, -1)] if effects.touches_tab else []
+            self._tool_facts[op] = (dist, holds, op.tool.rpartition(".")[2])
+        dist, holds, label = self._tool_facts[op]
+        info = NodeInfo(label, self.lane(op, scope))
+        node = self.node(self.frontier(op.operands), dist, scope, holds, info)
         for r in op.results:
             self.env[r] = frozenset({node})
         for token_in, token_out in zip(op.token_operands, op.token_results, strict=False):
@@ -281,9 +292,13 @@ class Flattener:
         return self.joined(frozenset(found), Scope())
 
     def dist(self, dist: Distribution) -> int:
+        index = self._dist_ids.get(id(dist))
+        if index is not None and self.dists[index] is dist:
+            return index
         if dist not in self._dist_index:
             self._dist_index[dist] = len(self.dists)
             self.dists.append(dist)
+        self._dist_ids[id(dist)] = self._dist_index[dist]
         return self._dist_index[dist]
 
     def guard(self, kind: int, event: int, index: int, scope: Scope) -> int:
@@ -356,8 +371,9 @@ def _tables(dists: list[Distribution], k: int) -> np.ndarray:
 
 
 def _upper(dist: Distribution) -> int:
-    """How many iterations to unroll for a trip-count distribution: its 99.9th percentile."""
-    top = max(dist.samples) if dist.kind == "empirical" else dist.quantile(0.999)
+    """How many iterations to unroll for a trip-count distribution: its 99th percentile (a
+    sample that draws more runs this many; the bias is bounded by the 1% tail)."""
+    top = dist.quantile(0.99)
     return max(1, math.ceil(top + 0.5))
 
 
@@ -375,7 +391,7 @@ def flatten(
     *,
     llm_limit: int = 1,
     table_size: int = 1024,
-    max_unroll: int = 64,
+    max_unroll: int = 32,
     hedge: int | None = None,
 ) -> FlatPlan:
     """The simulator's view of `func` (or of a module's entry function). `hedge` is the most

@@ -50,7 +50,7 @@ def emit_hedged_chain(fl: Flattener, ops: list[Operation], i: int, scope: Scope)
     copies = [
         Scope(
             scope.guard if c == 0 else fl.guard(GuardKind.HEDGE_COPY, -1, c, scope),
-            f"{scope.lane} copy {c}",
+            f"{scope.lane} copy {c}" if c else scope.lane,
             scope.pool,
             c,
         )

@@ -68,6 +68,12 @@ class LengthOracle:
             Length(constant=unroll) if event < 0 else Length(event=event, cap=unroll)
         )
 
+    def pure_loop(self, op: ForOp) -> None:
+        """A comprehension that takes no time is not unrolled; its result is as long as its
+        input (unless it filters)."""
+        if op.collect and not op.filter:
+            self.known[op.collected] = self.of(op.iterable)
+
     def _builtin(self, op: BuiltinCallOp) -> None:
         args = op.positional
         if op.kwargs or not args:

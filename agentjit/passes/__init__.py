@@ -26,6 +26,7 @@ REGISTRY: dict[str, Callable[[], type[Pass]]] = {
     "cse": _lazy("cse", "CommonSubexpressionPass"),
     "licm": _lazy("licm", "LoopInvariantMotionPass"),
     "parallelize": _lazy("parallelize", "ParallelizePass"),
+    "schedule": _lazy("schedule", "SchedulePass"),
 }
 
 

@@ -110,7 +110,10 @@ def build_pass(item: str, offset: int, text: str) -> Pass:
             raise _fail(
                 text, where, where + len(option), f"bad value for {name}{{{key}}}: {exc}"
             ) from None
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:
+        raise _fail(text, offset, offset + len(item), f"bad options for '{name}': {exc}") from None
 
 
 def parse_pipeline(text: str) -> list[Pass]:

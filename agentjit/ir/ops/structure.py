@@ -35,6 +35,8 @@ class FuncOp(Operation):
     result_types = attr(list)
     defaults = attr(dict, optional=True)
     """Literal default values of parameters, by name."""
+    schedule = attr(dict, optional=True)
+    """Set by the `schedule` pass: the chosen strategy and its predicted makespan."""
     body = region()
     traits = frozenset({IsolatedFromAbove})
 
