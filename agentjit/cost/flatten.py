@@ -374,7 +374,7 @@ def _upper(dist: Distribution) -> int:
     """How many iterations to unroll for a trip-count distribution: its 99th percentile (a
     sample that draws more runs this many; the bias is bounded by the 1% tail)."""
     top = dist.quantile(0.99)
-    return max(1, math.ceil(top + 0.5))
+    return max(1, math.floor(top + 0.5))
 
 
 def entry_function(module: ModuleOp) -> FuncOp:

@@ -53,6 +53,8 @@ class LengthOracle:
         """Learn from `op`'s results, if it is one of the ops lengths flow through."""
         if isinstance(op, ConstantOp) and type(op.value) is int:
             self.known[op.results[0]] = Length(constant=op.value)
+        elif isinstance(op, ConstantOp) and isinstance(op.value, list):
+            self.known[op.results[0]] = Length(constant=len(op.value))
         elif isinstance(op, ListOp):
             self.known[op.results[0]] = Length(constant=len(op.operands))
         elif isinstance(op, BuiltinCallOp):

@@ -1,0 +1,138 @@
+"""The `schedule` pass, candidate ranking, the Gantt views and the CLI around them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentjit.cli import main
+from agentjit.cost.gantt import gantt_text, strategy_table
+from agentjit.cost.model import CostModel, Priors
+from agentjit.cost.rank import rank
+from agentjit.ir import parse_ir, print_ir, verify
+from agentjit.passes import PassContext, PassManager, PipelineError
+from tests.helpers import compile_dsl, run_outcome
+
+ROOT = Path(__file__).parent.parent
+FANOUT_PATH = ROOT / "examples" / "shop_fanout_details.agent"
+FANOUT = FANOUT_PATH.read_text()
+PARALLEL = "canonicalize,check-contracts,cse,dce,licm,parallelize{max_tabs=4}"
+
+
+def scheduled(source: str, pipeline: str = PARALLEL + ",schedule", ctx: PassContext | None = None):
+    module = compile_dsl(source)
+    ctx = ctx or PassContext()
+    PassManager.from_pipeline(pipeline).run(module, ctx)
+    return module, ctx
+
+
+def test_schedule_writes_the_choice_and_prediction_into_the_function() -> None:
+    module, ctx = scheduled(FANOUT)
+    chosen = module.function("main").schedule
+    assert chosen["strategy"] == "parallel-4" and chosen["tabs"] == 4 and chosen["hedge"] == 1
+    assert 0 < chosen["p50"] <= chosen["p95"] and chosen["samples"] == 1000
+    assert chosen["objective"] == "mean"
+    result = ctx.options["schedule"]
+    assert result.best.strategy.label == "parallel-4"
+    assert [p.mean for p in result.predictions] == sorted(p.mean for p in result.predictions)
+
+
+def test_scheduled_ir_round_trips_and_keeps_behaviour() -> None:
+    module, _ = scheduled(FANOUT)
+    text = print_ir(module)
+    again = parse_ir(text)
+    verify(again)
+    assert print_ir(again) == text
+    before = compile_dsl(FANOUT)
+    assert run_outcome(module)[0] == run_outcome(before)[0]
+
+
+def test_a_plan_with_nothing_to_parallelize_runs_serially() -> None:
+    source = (ROOT / "examples" / "shop_checkout_guest.agent").read_text()
+    module, ctx = scheduled(source)
+    assert module.function("main").schedule["strategy"] == "serial"
+    assert len(ctx.options["schedule"].predictions) == 1
+
+
+def test_heavy_tails_make_hedging_pay() -> None:
+    light = PassContext(options={"cost_model": CostModel(priors=Priors(sigma=0.5))})
+    heavy = PassContext(options={"cost_model": CostModel(priors=Priors(sigma=1.5))})
+    pipeline = PARALLEL + ",schedule{objective=p95,samples=4000}"
+    light_module, _ = scheduled(FANOUT, pipeline, light)
+    heavy_module, _ = scheduled(FANOUT, pipeline, heavy)
+    assert light_module.function("main").schedule["strategy"] == "parallel-4"
+    assert heavy_module.function("main").schedule["strategy"].startswith("hedge-")
+
+
+def test_schedule_is_deterministic_for_a_seed() -> None:
+    first, _ = scheduled(FANOUT)
+    second, _ = scheduled(FANOUT)
+    assert first.function("main").schedule == second.function("main").schedule
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("objective=fastest", "objective must be one of mean, p50, p95"),
+        ("samples=0", "samples must be at least 1"),
+        ("llm_limit=0", "llm_limit must be at least 1"),
+    ],
+)
+def test_bad_options_are_pipeline_errors(options: str, message: str) -> None:
+    with pytest.raises(PipelineError, match=message):
+        PassManager.from_pipeline(f"schedule{{{options}}}")
+
+
+def test_rank_orders_candidates_by_predicted_cost() -> None:
+    serial = compile_dsl(FANOUT)
+    PassManager.from_pipeline("canonicalize").run(serial, PassContext())
+    parallel, _ = scheduled(FANOUT, PARALLEL)
+    ranked = rank([serial, parallel], samples=2000)
+    assert [r.index for r in ranked] == [1, 0]
+    assert ranked[0].score < ranked[1].score / 1.8
+    assert ranked[0].row()["strategy"] == "parallel-4"
+    tied = rank([serial, serial], samples=500)
+    assert [r.index for r in tied] == [0, 1]
+
+
+def test_gantt_text_and_strategy_table() -> None:
+    _, ctx = scheduled(FANOUT)
+    result = ctx.options["schedule"]
+    table = strategy_table(result.predictions, "mean")
+    assert table.splitlines()[1].startswith("parallel-4") and "<- chosen" in table
+    chart = gantt_text(result.plan, result.best.strategy)
+    rows = chart.splitlines()
+    assert rows[0].startswith("parallel-4:")
+    assert any(r.startswith("tab 0 ") for r in rows)
+    assert sum(r.startswith("tab 1 #") for r in rows) == 8
+
+
+def test_cli_emit_schedule_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "plan.png"
+    args = ["opt", str(FANOUT_PATH), "-p", PARALLEL, "--emit", "schedule", "--plot", str(png)]
+    assert main([*args, "--profile", str(tmp_path / "empty.sqlite")]) == 0
+    out = capsys.readouterr().out
+    assert "<- chosen" in out and "tab 1 #0" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_profile_import_feeds_the_next_prediction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, samples = tmp_path / "p.sqlite", tmp_path / "s.jsonl"
+    rows = [{"kind": "latency", "key": "shop.product_details", "value": 3.0}] * 60
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = ["opt", str(FANOUT_PATH), "-p", PARALLEL + ",schedule", "--profile", str(db)]
+    assert main(base) == 0
+    before = _predicted_mean(capsys.readouterr().out)
+    assert main(["profile", "import", str(samples), "--db", str(db)]) == 0
+    assert "imported 60" in capsys.readouterr().out
+    assert main(base) == 0
+    assert _predicted_mean(capsys.readouterr().out) > before + 3.0
+
+
+def _predicted_mean(ir_text: str) -> float:
+    module = parse_ir(ir_text)
+    return module.function("main").schedule["mean"]
