@@ -21,9 +21,12 @@ class BreaksTheIR(Pass):
 
     name = "breaks-the-ir"
 
+    quiet: bool = False
+    """Break the IR but report no change (a buggy pass)."""
+
     def run(self, module: ModuleOp, ctx: PassContext) -> None:
         module.functions[0].body.block.ops[-1].erase()
-        ctx.changed = True
+        ctx.changed = not self.quiet
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,16 @@ def test_verify_after_each_pass_catches_a_broken_pass(test_passes: None) -> None
     with pytest.raises(VerifyError) as info:
         PassManager.from_pipeline("canonicalize,breaks-the-ir").run(module)
     assert "after pass: breaks-the-ir" in info.value.diagnostics[0].notes[-1]
+
+
+def test_a_pass_reporting_no_change_is_verified_only_on_request(test_passes: None) -> None:
+    """A pass that leaves `ctx.changed` False is trusted (as in MLIR) unless verify_unchanged
+    is set, as the test suite sets it through AGENTJIT_VERIFY_ALL."""
+    silent = parse_pipeline("breaks-the-ir{quiet=true}")
+    module = compile_dsl(PROGRAM)
+    with pytest.raises(VerifyError):
+        PassManager(silent, verify_unchanged=True).run(module)
+    PassManager(silent, verify_unchanged=False).run(compile_dsl(PROGRAM))
 
 
 def test_no_verify_skips_it(test_passes: None) -> None:

@@ -71,7 +71,7 @@ class _Verifier:
             if region.parent is not op:
                 self.fail(op, "structure", "a region's parent link does not point at its op")
             for block in region.blocks:
-                self.check_block(block, op, set(inner))
+                self.check_block(block, op, inner)
         try:
             op.verify_()
         except (ValueError, TypeError, KeyError, IndexError) as exc:
@@ -80,7 +80,19 @@ class _Verifier:
             self.fail(op, "op", f"{op.name}: {type(exc).__name__}: {exc}")
 
     def check_block(self, block: Block, owner: Operation, visible: set[Value]) -> None:
-        visible.update(block.args)
+        """Check `block`, with `visible` the values its ops may use. What the block defines is
+        added while it is checked and taken out after (one set for the whole walk: copying it
+        per region would make verification quadratic in nesting times size)."""
+        added = [v for v in block.args if v not in visible]
+        visible.update(added)
+        try:
+            self._check_block_ops(block, owner, visible, added)
+        finally:
+            visible.difference_update(added)
+
+    def _check_block_ops(
+        self, block: Block, owner: Operation, visible: set[Value], added: list[Value]
+    ) -> None:
         for i, op in enumerate(block.ops):
             if op.parent is not block:
                 self.fail(op, "structure", f"{op.name}'s parent link does not point at its block")
@@ -90,7 +102,9 @@ class _Verifier:
                     op, "terminator", f"{op.name} is a terminator but is not last in its block"
                 )
             self.check_op(op, visible)
-            visible.update(op.results)
+            fresh = [r for r in op.results if r not in visible]
+            visible.update(fresh)
+            added.extend(fresh)
         self.check_tokens_of_block(block)
         last = block.terminator
         if not owner.has_trait(NoTerminator) and (last is None or not last.has_trait(Terminator)):

@@ -4,13 +4,17 @@
                                    print_after={"all"}, time_passes=True)
     pm.run(module, PassContext())
 
-Hooks: verify after every pass (on by default), print the IR before/after chosen passes (or
-`all`), and a timing table. An exception raised inside a pass keeps its type and gains a note
+Hooks: verify after every pass that changed the IR (on by default), print the IR before/after
+chosen passes (or `all`), and a timing table. As in MLIR, a pass that reports no change
+(`ctx.changed` left False) is trusted to have left the IR as it was, which already verified;
+`verify_unchanged=True` (or `AGENTJIT_VERIFY_ALL=1`, which the test suite sets) verifies after
+every pass regardless. An exception raised inside a pass keeps its type and gains a note
 naming the pass (and each diagnostic of a `CompilerError` gains the same note).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field, fields
@@ -130,6 +134,9 @@ class PassManager:
     print_before: set[str] = field(default_factory=set)
     print_after: set[str] = field(default_factory=set)
     time_passes: bool = False
+    verify_unchanged: bool = field(
+        default_factory=lambda: os.environ.get("AGENTJIT_VERIFY_ALL", "") not in ("", "0")
+    )
     out: IO[str] = field(default_factory=lambda: sys.stderr)
     timings: list[tuple[str, float]] = field(default_factory=list)
 
@@ -150,7 +157,7 @@ class PassManager:
             self.timings.append((spec, time.perf_counter() - start))
             if ctx.changed:
                 ctx.analyses.clear()
-            if self.verify_each:
+            if self.verify_each and (ctx.changed or self.verify_unchanged):
                 self._verify_after(spec, module)
             if self._wants(self.print_after, p):
                 self.out.write(f"// ----- IR after {spec} ----- //\n{print_ir(module)}\n")

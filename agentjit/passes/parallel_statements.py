@@ -120,26 +120,42 @@ def orders_later_reads(call: ToolCallOp) -> bool:
 def fork_point(chain: list[Operation], run: list[ToolCallOp]) -> Operation | None:
     """The last call before `run` that changed the session or wrote to the server (None: fork
     at the function's start): the moved run must see what they did."""
-    before = chain[: chain.index(run[0])]
-    changing = [op for op in before if isinstance(op, ToolCallOp) and orders_later_reads(op)]
-    return changing[-1] if changing else None
+    for i in range(chain.index(run[0]) - 1, -1, -1):
+        op = chain[i]
+        if isinstance(op, ToolCallOp) and orders_later_reads(op):
+            return op
+    return None
 
 
 def overlaps(chain: list[Operation], run: list[ToolCallOp]) -> bool:
     """Whether a moved run would run alongside anything: calls stay on the function's tab
     between its fork point and it."""
-    start = fork_point(chain, run)
-    begin = chain.index(start) + 1 if start is not None else 0
-    return any(isinstance(op, ToolCallOp) for op in chain[begin : chain.index(run[0])])
+    for i in range(chain.index(run[0]) - 1, -1, -1):
+        if isinstance(chain[i], ToolCallOp):
+            return not orders_later_reads(chain[i])
+    return False
 
 
-def written_later(func: FuncOp, run: list[ToolCallOp]) -> bool:
+def call_positions(func: FuncOp) -> tuple[dict[Operation, int], dict[str, int]]:
+    """Each call's position in program order, and each site's last writing call's position."""
+    order: dict[Operation, int] = {}
+    last_write: dict[str, int] = {}
+    for i, call in enumerate(op for op in func.walk() if isinstance(op, ToolCallOp)):
+        order[call] = i
+        if call.declared_effects.writes:
+            last_write[call.site_name] = i
+    return order, last_write
+
+
+def written_later(
+    positions: tuple[dict[Operation, int], dict[str, int]], run: list[ToolCallOp]
+) -> bool:
     """Whether some call after the run writes to a site the run reads: moved to another tab,
-    the run could see that write, which it must not."""
-    calls = [op for op in func.walk() if isinstance(op, ToolCallOp)]
-    sites = {c.site_name for c in run}
-    after = calls[calls.index(run[-1]) + 1 :]
-    return any(c.declared_effects.writes and c.site_name in sites for c in after)
+    the run could see that write, which it must not. Positions are taken before any move;
+    moves only go earlier, so what was after a run stays after it."""
+    order, last_write = positions
+    end = order[run[-1]]
+    return any(last_write.get(c.site_name, -1) > end for c in run)
 
 
 class StatementParallelizer:
@@ -153,9 +169,15 @@ class StatementParallelizer:
 
     def run(self) -> bool:
         moved = False
-        for run in split_runs(main_chain(self.func)):
-            if overlaps(main_chain(self.func), run) and not written_later(self.func, run):
-                moved |= self.move(run)
+        positions = call_positions(self.func)
+        # The main chain minus the runs moved so far: what fork_point and overlaps look at
+        # (the forks a move inserts are not calls, so they may be left out).
+        self.chain = main_chain(self.func)
+        for run in split_runs(self.chain):
+            if overlaps(self.chain, run) and not written_later(positions, run) and self.move(run):
+                moved = True
+                gone = set(run)
+                self.chain = [op for op in self.chain if op not in gone]
         for tab in self.tabs:
             tab.fork.attributes["hedgeable"] = hedgeable(tab.calls)
         return moved
@@ -183,7 +205,7 @@ class StatementParallelizer:
         """The tab the run goes to: a new one while fewer than max_tabs - 1, else the least
         loaded. A new tab is forked and closed at once (its close is rewired as runs join)."""
         if len(self.tabs) < self.max_tabs - 1:
-            tab = self.fork(edit, fork_point(main_chain(self.func), run))
+            tab = self.fork(edit, fork_point(self.chain, run))
             self.tabs.append(tab)
             return tab, True
         return min(self.tabs, key=lambda t: len(t.calls)), False

@@ -251,19 +251,21 @@ class ParallelizePass(Pass):
 
     def parallel_loops(self, module: ModuleOp, func: FuncOp) -> bool:
         changed = False
+        tab = next_tab_number(func)  # one walk, not one per loop; a tab used moves it on
         for loop in [op for op in func.walk() if isinstance(op, ForOp)]:
             inside_parallel = any(
                 isinstance(a, ForOp) and a.attributes.get("max_tabs") for a in loop.ancestors()
             )
             if inside_parallel:
                 continue
-            if parallel_loop(module, loop, next_tab_number(func), self.max_tabs):
+            if parallel_loop(module, loop, tab, self.max_tabs) or (
+                self.fission and self.split_and_parallelize(module, loop, tab)
+            ):
                 changed = True
-            elif self.fission:
-                changed |= self.split_and_parallelize(module, func, loop)
+                tab += 1
         return changed
 
-    def split_and_parallelize(self, module: ModuleOp, func: FuncOp, loop: ForOp) -> bool:
+    def split_and_parallelize(self, module: ModuleOp, loop: ForOp, tab: int) -> bool:
         """Split a reduction loop's page work into a loop of its own and parallelize that;
         the split is kept only if the new loop runs in parallel (see `loop_fission.py`)."""
         from agentjit.ir.clone import clone_op
@@ -275,7 +277,7 @@ class ParallelizePass(Pass):
         if page_loop is None:
             snapshot.erase()
             return False
-        if parallel_loop(module, page_loop, next_tab_number(func), self.max_tabs):
+        if parallel_loop(module, page_loop, tab, self.max_tabs):
             snapshot.erase()
             return True
         _restore(loop, snapshot, page_loop, carried)
