@@ -75,10 +75,11 @@ class Block:
         op.parent = self
 
     def _index(self, op: Operation) -> int:
-        for i, candidate in enumerate(self.ops):
-            if candidate is op:
-                return i
-        raise ValueError(f"{op.name} is not in this block")
+        # Ops compare by identity, so list.index finds this very op, at C speed.
+        try:
+            return self.ops.index(op)
+        except ValueError:
+            raise ValueError(f"{op.name} is not in this block") from None
 
 
 class Region:

@@ -152,13 +152,15 @@ class _Verifier:
 
     def check_group(self, op: Operation, what: str, defs, types) -> None:
         fixed = sum(1 for d in defs if not d.variadic)
-        has_var = any(d.variadic for d in defs)
+        has_var = len(defs) != fixed
         if len(types) < fixed or (not has_var and len(types) != fixed):
             exact = "at least " if has_var else ""
             self.fail(op, "shape", f"{op.name} has {len(types)} {what}s, expected {exact}{fixed}")
             return
-        for d in defs:
-            start, stop = op.segment(defs, d, len(types))
+        var_len = len(types) - fixed
+        start = 0
+        for d in defs:  # the same layout as Operation.segment, in one pass
+            stop = start + (var_len if d.variadic else 1)
             for t in types[start:stop]:
                 if not d.constraint.accepts(t):
                     self.fail(
@@ -167,6 +169,7 @@ class _Verifier:
                         f"{what} '{d.name}' of {op.name} has type {t}, "
                         f"expected {d.constraint.description}",
                     )
+            start = stop
 
     # ---- SSA bookkeeping and tokens -------------------------------------------------------
 
