@@ -136,3 +136,17 @@ def test_cli_profile_import_feeds_the_next_prediction(
 def _predicted_mean(ir_text: str) -> float:
     module = parse_ir(ir_text)
     return module.function("main").schedule["mean"]
+
+
+def test_racing_keeps_the_winner_and_refines_the_leaders() -> None:
+    programs = ["shop_fanout_details", "shop_overview", "shop_cheapest", "tracker_my_queue"]
+    modules = []
+    for name in programs * 3:
+        module, _ = scheduled((ROOT / "examples" / f"{name}.agent").read_text(), PARALLEL)
+        modules.append(module)
+    raced = rank(modules, samples=800)
+    full = rank(modules, samples=800, race=False)
+    assert raced[0].index == full[0].index
+    assert len(raced[0].best.makespans) == 800
+    assert {len(r.best.makespans) for r in raced[4:]} == {100}
+    assert sorted(r.index for r in raced) == list(range(len(modules)))

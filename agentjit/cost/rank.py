@@ -7,6 +7,10 @@ Each candidate (a module already through the passes, so parallelized) is flatten
 simulated under every strategy it allows; candidates are ordered by their best strategy's
 score. All candidates and strategies share one seed, so the comparison is not sampling noise.
 The same simulator ranks candidates and picks schedules: no hand-weighted counts.
+
+With many candidates, ranking races them: every candidate and strategy first gets an eighth
+of the samples, and only the most promising quarter (at least `KEEP_MIN`) gets the full count.
+The winner is almost surely among those; the others keep their cheaper estimate.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ class Ranked:
         return {"candidate": self.index, **self.best.summary(), "objective": self.objective}
 
 
+KEEP_MIN = 4
+"""Racing keeps at least this many candidates for the full sample count."""
+
+
 def rank(
     candidates: Sequence[ModuleOp],
     model: CostModel | None = None,
@@ -53,12 +61,25 @@ def rank(
     seed: int = 0,
     *,
     llm_limit: int = 1,
+    race: bool = True,
 ) -> list[Ranked]:
     """The candidates ordered by predicted cost (ties keep input order)."""
     model = model or CostModel()
-    found = []
-    for index, module in enumerate(candidates):
-        plan = flatten(module, model, llm_limit=llm_limit)
-        predictions = choose(plan, objective, samples, seed)
-        found.append(Ranked(index, module, plan, predictions, objective))
-    return sorted(found, key=lambda r: (r.score, r.index))
+    plans = [flatten(module, model, llm_limit=llm_limit) for module in candidates]
+    first = samples // 8 if race and len(plans) > KEEP_MIN else samples
+    found = [
+        Ranked(i, candidates[i], plan, choose(plan, objective, max(first, 1), seed), objective)
+        for i, plan in enumerate(plans)
+    ]
+    found.sort(key=lambda r: (r.score, r.index))
+    if first == samples:
+        return found
+    keep = max(KEEP_MIN, len(found) // 4)
+    refined = [_refine(r, samples, seed) for r in found[:keep]]
+    refined.sort(key=lambda r: (r.score, r.index))
+    return refined + found[keep:]
+
+
+def _refine(ranked: Ranked, samples: int, seed: int) -> Ranked:
+    predictions = choose(ranked.plan, ranked.objective, samples, seed)
+    return Ranked(ranked.index, ranked.module, ranked.plan, predictions, ranked.objective)
