@@ -161,3 +161,26 @@ def test_every_example_flattens_and_the_kernel_agrees_with_numpy(path: Path) -> 
         reference = simulate_numpy(plan, strategy, 4000, seed=4)
         scale = max(reference.std() / np.sqrt(4000), 1e-9)
         assert abs(kernel.mean() - reference.mean()) < 5 * scale * np.sqrt(2) + 1e-9
+
+
+def test_a_chain_whose_results_feed_an_llm_before_its_close_is_not_hedged() -> None:
+    """The LLM call reads the forked tab's results before the tab's close, where a hedge's
+    join would be: the chain is simulated as one copy, and the call waits for it."""
+    module = optimized(
+        """
+        use shop
+        def main(first: str, second: str) -> str:
+            search(query=first)
+            first_hits = [p for p in list_products() if p.title == first]
+            search(query=second)
+            second_hits = [p for p in list_products() if p.title == second]
+            if len(first_hits) == 0 or len(second_hits) == 0:
+                return "missing"
+            return llm("Compare {a} and {b}", a=first_hits[0].title, b=second_hits[0].title)
+        """
+    )
+    plan = flatten(module)
+    assert plan.hedge_units == 0 and labels(plan).count("llm") == 1
+    llm = labels(plan).index("llm")
+    preds = plan.pred_idx[plan.pred_ptr[llm] : plan.pred_ptr[llm + 1]]
+    assert sorted(plan.info[p].lane for p in preds) == ["tab 0", "tab 1"]

@@ -256,7 +256,6 @@ class Flattener:
         index after its `tab.close`."""
         from agentjit.cost.hedge import emit_hedged_chain
 
-        self.hedge_units += 1
         return emit_hedged_chain(self, ops, i, scope)
 
     # --- building blocks -------------------------------------------------------------------

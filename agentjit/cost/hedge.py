@@ -22,20 +22,32 @@ if TYPE_CHECKING:
 
 
 def chain_extent(ops: list[Operation], i: int) -> tuple[set[Operation], int] | None:
-    """The ops of the chain `ops[i]` opens, and the index of its close (None: no close)."""
+    """The ops of the chain `ops[i]` opens, and the index of its close. None when there is no
+    close, or when something before the close that takes time reads the chain's results
+    without working on its tab (an LLM call on a result, say): that op must wait for the
+    winning copy, whose join comes only at the close, so the chain is simulated unhedged."""
     opened = ops[i]
     assert isinstance(opened, TabOpenOp)
     values: set[Value] = {opened.opened}
     members: set[Operation] = {opened}
     for j in range(i + 1, len(ops)):
         op = ops[j]
-        if not any(v in values for v in op.operands):
+        # An `if` or loop that reads the chain inside its regions belongs to it as well.
+        if not any(v in values for inner in op.walk() for v in inner.operands):
             continue
+        if _takes_time(op) and not any(v in values and v.type.is_token for v in op.operands):
+            return None
         members.add(op)
         if isinstance(op, TabCloseOp):
             return members, j
         values.update(op.results)
     return None
+
+
+def _takes_time(op: Operation) -> bool:
+    from agentjit.cost.flatten import TIMED_OPS
+
+    return any(isinstance(inner, TIMED_OPS) for inner in op.walk())
 
 
 def emit_hedged_chain(fl: Flattener, ops: list[Operation], i: int, scope: Scope) -> int:
@@ -46,6 +58,7 @@ def emit_hedged_chain(fl: Flattener, ops: list[Operation], i: int, scope: Scope)
     if extent is None:
         fl.visit(ops[i], scope)
         return i + 1
+    fl.hedge_units += 1
     members, close_at = extent
     copies = [
         Scope(

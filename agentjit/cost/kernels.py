@@ -24,7 +24,9 @@ JOIN_FIRST = 1
 IN_SPAN = 2
 GUARDED = 4
 HOLDS = 8
-"""Bits of a node's mode: the plan's flags plus whether it has a guard or resources."""
+ONE_USE = 16
+"""Bits of a node's mode: the plan's flags, whether it has a guard, resources, or exactly one
+resource that it uses (not holds)."""
 USE, ACQUIRE, RELEASE = 0, 1, 2
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -81,6 +83,32 @@ def _guards_on(g_parent, g_kind, g_event, g_index, values, hedge_k, on):
 
 
 @njit(cache=True)
+def _scratch(n, slots, events, guards):
+    """One chunk's working arrays: finish times, ran flags, held slots, slot free times,
+    event values, guard states, and the slots a node picked."""
+    return (
+        np.zeros(n),
+        np.ones(n, dtype=np.bool_),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(slots),
+        np.zeros(events + 1, dtype=np.int64),
+        np.zeros(guards + 1, dtype=np.bool_),
+        np.zeros(64, dtype=np.int64),
+    )
+
+
+@njit(cache=True)
+def _first_ready(v, pred_ptr, pred_idx, finish, active):
+    """A hedge join is ready when the first of its running copies finishes."""
+    first = np.inf
+    for j in range(pred_ptr[v], pred_ptr[v + 1]):
+        p = pred_idx[j]
+        if active[p] and finish[p] < first:
+            first = finish[p]
+    return first if first < np.inf else 0.0
+
+
+@njit(cache=True)
 def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  # noqa: C901
     """Samples `lo..hi` of the makespan into `out`, with an RNG seeded from `seed`.
 
@@ -92,13 +120,9 @@ def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  
      res_partner, g_parent, g_kind, g_event, g_index, ev_kind, ev_dist, ev_prob, ev_cap,
      ev_alias) = plan  # fmt: skip
     n = node_dist.shape[0]
-    finish = np.zeros(n)
-    active = np.ones(n, dtype=np.bool_)
-    held = np.zeros(n, dtype=np.int64)
-    free = np.zeros(caps_ptr[-1])
-    values = np.zeros(ev_kind.shape[0] + 1, dtype=np.int64)
-    on = np.zeros(g_parent.shape[0] + 1, dtype=np.bool_)
-    chosen = np.zeros(64, dtype=np.int64)
+    finish, active, held, free, values, on, chosen = _scratch(
+        n, caps_ptr[-1], ev_kind.shape[0], g_parent.shape[0]
+    )
     x = _seed_state(seed)
     for s in range(lo, hi):
         x = _sample_events(ev_kind, ev_dist, ev_prob, ev_cap, ev_alias, tables, shift, x, values)
@@ -108,14 +132,8 @@ def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  
         for v in range(n):
             mode = node_mode[v]
             ready = 0.0
-            if mode & JOIN_FIRST:
-                ready = np.inf
-                for j in range(pred_ptr[v], pred_ptr[v + 1]):
-                    p = pred_idx[j]
-                    if active[p] and finish[p] < ready:
-                        ready = finish[p]
-                if ready == np.inf:
-                    ready = 0.0
+            if mode & JOIN_FIRST:  # rare: a call is affordable here
+                ready = _first_ready(v, pred_ptr, pred_idx, finish, active)
             else:
                 for j in range(pred_ptr[v], pred_ptr[v + 1]):
                     f = finish[pred_idx[j]]
@@ -127,7 +145,15 @@ def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  
                     finish[v] = ready
                     continue
             end = ready
-            if mode & HOLDS:
+            best = 0
+            if mode & ONE_USE:  # the common holder: a tab op taking one browser slot
+                r = res_id[res_ptr[v]]
+                best = caps_ptr[r]
+                for slot in range(best + 1, caps_ptr[r + 1]):
+                    if free[slot] < free[best]:
+                        best = slot
+                end = max(end, free[best])
+            elif mode & HOLDS:
                 for j in range(res_ptr[v], res_ptr[v + 1]):
                     if res_role[j] != RELEASE:
                         r = res_id[j]
@@ -143,7 +169,9 @@ def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  
                 x ^= x << np.uint64(25)
                 x ^= x >> np.uint64(27)
                 end += tables[d, np.int64((x * _MULT) >> shift)]
-            if mode & HOLDS:
+            if mode & ONE_USE:
+                free[best] = end
+            elif mode & HOLDS:
                 for j in range(res_ptr[v], res_ptr[v + 1]):
                     role = res_role[j]
                     if role == USE:

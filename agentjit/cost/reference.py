@@ -25,6 +25,9 @@ from agentjit.cost.plan import (
     Strategy,
 )
 
+USE, ACQUIRE, RELEASE = (int(r) for r in ResourceRole)
+"""Plain ints: looking a role up on the Enum class per node would dominate the Python loop."""
+
 # --- NumPy: every node once, all samples at a time ----------------------------------------
 
 
@@ -45,7 +48,7 @@ def simulate_numpy(plan: FlatPlan, strategy: Strategy, samples: int, seed: int =
         act = on[g] if g >= 0 else np.ones(samples, dtype=bool)
         begin, chosen = ready.copy(), []
         for j in range(plan.res_ptr[v], plan.res_ptr[v + 1]):
-            if plan.res_role[j] != ResourceRole.RELEASE:
+            if plan.res_role[j] != RELEASE:
                 pool = free[plan.res_id[j]]
                 slot = np.argmin(pool, axis=1)
                 chosen.append(slot)
@@ -55,8 +58,8 @@ def simulate_numpy(plan: FlatPlan, strategy: Strategy, samples: int, seed: int =
         end = np.where(act, begin + dur, ready)
         _numpy_settle(plan, v, act, end, chosen, free, held, active, rows)
         finish[v], active[v] = end, act
-        if plan.node_flags[v] & IN_SPAN:
-            span = np.maximum(span, end)
+        if plan.node_flags[v] & IN_SPAN:  # a node that did not run does not count
+            span = np.maximum(span, np.where(act, end, 0.0))
     return span
 
 
@@ -109,14 +112,14 @@ def _numpy_settle(plan, v, act, end, chosen, free, held, active, rows) -> None:
     taken = iter(chosen)
     for j in range(plan.res_ptr[v], plan.res_ptr[v + 1]):
         role, pool = plan.res_role[j], free[plan.res_id[j]]
-        if role == ResourceRole.RELEASE:
+        if role == RELEASE:
             partner = plan.res_partner[j]
             mask = act & active[partner]
             pool[rows[mask], held[partner][mask]] = end[mask]
             continue
         slot = next(taken)
-        pool[rows[act], slot[act]] = end[act] if role == ResourceRole.USE else np.inf
-        if role == ResourceRole.ACQUIRE:
+        pool[rows[act], slot[act]] = end[act] if role == USE else np.inf
+        if role == ACQUIRE:
             held[v] = slot
 
 
@@ -157,7 +160,7 @@ def python_schedule(
     held: dict[int, int] = {}
     for v in range(n):
         _python_node(plan, v, trace, on, free, held, rnd, means)
-        if plan.node_flags[v] & IN_SPAN:
+        if plan.node_flags[v] & IN_SPAN and trace.active[v]:
             trace.makespan = max(trace.makespan, trace.finish[v])
     return trace
 
@@ -185,7 +188,7 @@ def _python_node(plan, v, trace, on, free, held, rnd, means) -> None:
         return
     begin, chosen = ready, []
     for j in range(plan.res_ptr[v], plan.res_ptr[v + 1]):
-        if plan.res_role[j] != ResourceRole.RELEASE:
+        if plan.res_role[j] != RELEASE:
             pool = free[plan.res_id[j]]
             slot = min(range(len(pool)), key=pool.__getitem__)
             chosen.append(slot)
@@ -196,14 +199,14 @@ def _python_node(plan, v, trace, on, free, held, rnd, means) -> None:
     taken = iter(chosen)
     for j in range(plan.res_ptr[v], plan.res_ptr[v + 1]):
         role, pool = plan.res_role[j], free[plan.res_id[j]]
-        if role == ResourceRole.RELEASE:
+        if role == RELEASE:
             partner = plan.res_partner[j]
             if trace.active[partner]:
                 pool[held[partner]] = end
             continue
         slot = next(taken)
-        pool[slot] = end if role == ResourceRole.USE else math.inf
-        if role == ResourceRole.ACQUIRE:
+        pool[slot] = end if role == USE else math.inf
+        if role == ACQUIRE:
             held[v] = slot
     trace.start[v], trace.finish[v] = begin, end
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agentjit.cost import kernels
-from agentjit.cost.plan import FlatPlan, Strategy
+from agentjit.cost.plan import FlatPlan, ResourceRole, Strategy
 
 OBJECTIVES = ("mean", "p50", "p95")
 SERIAL = Strategy(1)
@@ -87,8 +87,12 @@ def kernel_plan(plan: FlatPlan) -> tuple[np.ndarray, ...]:
 def node_modes(plan: FlatPlan) -> np.ndarray:
     """The kernel's per-node mode bits: the plan's flags, plus guarded and holds-resources."""
     guarded = (plan.node_guard >= 0) * kernels.GUARDED
-    holds = (np.diff(plan.res_ptr) > 0) * kernels.HOLDS
-    return (plan.node_flags | guarded | holds).astype(np.int64)
+    counts = np.diff(plan.res_ptr)
+    holds = (counts > 0) * kernels.HOLDS
+    roles = np.append(plan.res_role, -1)  # a sentinel for nodes that hold nothing
+    first_role = roles[plan.res_ptr[:-1]]
+    one_use = ((counts == 1) & (first_role == ResourceRole.USE)) * kernels.ONE_USE
+    return (plan.node_flags | guarded | holds | one_use).astype(np.int64)
 
 
 def slot_offsets(plan: FlatPlan, strategy: Strategy) -> np.ndarray:
