@@ -94,6 +94,7 @@ class Flattener:
         self.func_name = ""
         self.lengths = LengthOracle(model)
         self._timed: dict[Operation, bool] = {}
+        self._primitives: dict[str, Distribution] = {}
         self._tool_facts: dict[Operation, tuple[Distribution, list, str]] = {}
 
     # --- entry ---------------------------------------------------------------------------
@@ -137,6 +138,11 @@ class Flattener:
             for r in op.results:
                 self.env[r] = frontier
 
+    def primitive(self, name: str) -> Distribution:
+        if name not in self._primitives:
+            self._primitives[name] = self.model.primitive_latency(name)
+        return self._primitives[name]
+
     def timed(self, op: Operation) -> bool:
         """Whether anything inside `op` takes time (else it is as cheap as a pure op)."""
         if op not in self._timed:
@@ -173,7 +179,7 @@ class Flattener:
         if scope.pool >= 0 and scope.hedge_copy <= 0:
             holds = [(scope.pool, ResourceRole.ACQUIRE, -1)]
         info = NodeInfo("open", self.lane(op, scope))
-        dist = self.model.primitive_latency("tab.open")
+        dist = self.primitive("tab.open")
         node = self.node(self.frontier([op.source]), dist, scope, holds, info)
         self.env[op.source_out] = self.env.get(op.source, frozenset())
         self.env[op.opened] = frozenset({node})
@@ -186,7 +192,7 @@ class Flattener:
         if scope.pool >= 0 and scope.hedge_copy < 0 and opener >= 0:
             holds = [(scope.pool, ResourceRole.RELEASE, opener)]
         info = NodeInfo("close", self.lane(op, scope))
-        dist = self.model.primitive_latency("tab.close")
+        dist = self.primitive("tab.close")
         return self.node(self.frontier([op.closed]), dist, scope, holds, info)
 
     # --- structure -------------------------------------------------------------------------
