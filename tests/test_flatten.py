@@ -43,6 +43,16 @@ FIXED_LOOP = """
         return n
 """
 
+BRANCHING = """
+    use shop
+    def main(q: str) -> int:
+        if q == "":
+            open_category(name="Books")
+        else:
+            search(query=q)
+        return len(list_products())
+"""
+
 FANOUT = (ROOT / "examples" / "shop_fanout_details.agent").read_text()
 
 
@@ -66,18 +76,7 @@ def test_pure_loops_and_branches_are_not_unrolled() -> None:
 
 
 def test_a_branch_with_calls_gets_a_coin_and_two_guards() -> None:
-    module = optimized(
-        """
-        use shop
-        def main(q: str) -> int:
-            if q == "":
-                open_category(name="Books")
-            else:
-                search(query=q)
-            return len(list_products())
-        """
-    )
-    plan = flatten(module)
+    plan = flatten(optimized(BRANCHING))
     assert list(plan.ev_kind) == [EventKind.COIN] and plan.ev_prob[0] == pytest.approx(0.5)
     assert sorted(plan.g_kind) == [GuardKind.THEN, GuardKind.ELSE]
     assert labels(plan) == ["open_category", "search", "list_products"]
@@ -131,17 +130,7 @@ def test_measured_list_lengths_set_the_trip_count(tmp_path: Path) -> None:
 
 
 def test_measured_branch_frequencies_set_the_coin(tmp_path: Path) -> None:
-    module = optimized(
-        """
-        use shop
-        def main(q: str) -> int:
-            if q == "":
-                open_category(name="Books")
-            else:
-                search(query=q)
-            return len(list_products())
-        """
-    )
+    module = optimized(BRANCHING)
     plain = flatten(module)
     branch = next(op for op in module.walk() if op.name == "ctl.if")
     key = f"main@{Path(branch.loc.file).name}:{branch.loc.line}:{branch.loc.col}"
