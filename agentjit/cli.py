@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentjit.ir import (
     CompilerError,
@@ -29,6 +30,10 @@ from agentjit.ir import (
     print_ir,
     verify,
 )
+
+if TYPE_CHECKING:
+    from agentjit.cost.model import CostModel
+    from agentjit.passes import PassContext
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -111,7 +116,7 @@ def cmd_opt(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cost_model(profile: str | None):
+def _cost_model(profile: str | None) -> CostModel:
     """A cost model over the profile store: `--profile`, else $AGENTJIT_PROFILE or the default
     path when that file exists, else the priors alone."""
     from agentjit.cost.model import CostModel
@@ -123,7 +128,7 @@ def _cost_model(profile: str | None):
     return CostModel(ProfileStore(path))
 
 
-def _plot(ctx, path: str) -> None:
+def _plot(ctx: PassContext, path: str) -> None:
     from agentjit.cost.gantt import plot_schedule
 
     result = ctx.options["schedule"]
@@ -131,7 +136,7 @@ def _plot(ctx, path: str) -> None:
     print(f"wrote {path}", file=sys.stderr)
 
 
-def _render(module: ModuleOp, emit: str, ctx=None) -> str:
+def _render(module: ModuleOp, emit: str, ctx: PassContext | None = None) -> str:
     if emit == "schedule":
         from agentjit.cost.gantt import gantt_text, strategy_table
 

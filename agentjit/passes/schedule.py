@@ -19,9 +19,14 @@ Legal on any verified module; changes nothing but the attribute, so it preserves
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agentjit.ir import ModuleOp
 from agentjit.passes.base import Pass, PassContext
+
+if TYPE_CHECKING:  # the cost model imports NumPy and Numba: only when the pass runs
+    from agentjit.cost.plan import FlatPlan
+    from agentjit.cost.simulate import Prediction
 
 OBJECTIVES = ("mean", "p50", "p95")
 
@@ -31,12 +36,13 @@ class ScheduleResult:
     """What the pass computed: the flattened plan and every strategy's prediction."""
 
     function: str
-    plan: object
-    predictions: list
+    plan: FlatPlan
+    predictions: list[Prediction]
+    """Every strategy's prediction, best first."""
     objective: str
 
     @property
-    def best(self):
+    def best(self) -> Prediction:
         return self.predictions[0]
 
 
