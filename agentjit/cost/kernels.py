@@ -25,6 +25,8 @@ IN_SPAN = 2
 GUARDED = 4
 HOLDS = 8
 ONE_USE = 16
+LANES = 4
+"""Samples scheduled side by side (the hot path below is written out for exactly four)."""
 """Bits of a node's mode: the plan's flags, whether it has a guard, resources, or exactly one
 resource that it uses (not holds)."""
 USE, ACQUIRE, RELEASE = 0, 1, 2
@@ -34,6 +36,15 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 @njit(cache=True)
 def _next(x: np.uint64) -> np.uint64:
     """xorshift64: the next state. The caller scrambles it with `_MULT` (xorshift64*)."""
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    return x
+
+
+@njit(cache=True, inline="always")
+def _step(x: np.uint64) -> np.uint64:
+    """`_next`, inlined into the hot path."""
     x ^= x >> np.uint64(12)
     x ^= x << np.uint64(25)
     x ^= x >> np.uint64(27)
@@ -51,60 +62,65 @@ def _seed_state(seed: int) -> np.uint64:
 
 
 @njit(cache=True, inline="always")
-def _sample_events(ev_kind, ev_dist, ev_prob, ev_cap, ev_alias, tables, shift, x, values):
-    for e in range(ev_kind.shape[0]):
-        if ev_alias[e] >= 0:
-            values[e] = min(values[ev_alias[e]], ev_cap[e])
-            continue
-        x = _next(x)
-        if ev_kind[e] == 0:
-            trips = np.int64(tables[ev_dist[e], np.int64((x * _MULT) >> shift)] + 0.5)
-            values[e] = min(trips, ev_cap[e])
-        else:
-            u = ((x * _MULT) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-            values[e] = 1 if u < ev_prob[e] else 0
-    return x
+def _sample_events(ev_kind, ev_dist, ev_prob, ev_cap, ev_alias, tables, shift, xs, values):
+    """Every event's value in each lane: trip counts drawn from tables, branch coins."""
+    for lane in range(LANES):
+        x = xs[lane]
+        for e in range(ev_kind.shape[0]):
+            if ev_alias[e] >= 0:
+                values[e, lane] = min(values[ev_alias[e], lane], ev_cap[e])
+                continue
+            x = _next(x)
+            if ev_kind[e] == 0:
+                trips = np.int64(tables[ev_dist[e], np.int64((x * _MULT) >> shift)] + 0.5)
+                values[e, lane] = min(trips, ev_cap[e])
+            else:
+                u = ((x * _MULT) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+                values[e, lane] = 1 if u < ev_prob[e] else 0
+        xs[lane] = x
 
 
 @njit(cache=True, inline="always")
 def _guards_on(g_parent, g_kind, g_event, g_index, values, hedge_k, on):
+    """Which guards hold in each lane (parents first)."""
     for g in range(g_parent.shape[0]):
-        parent_on = g_parent[g] < 0 or on[g_parent[g]]
-        kind = g_kind[g]
-        if kind == 0:
-            here = values[g_event[g]] > g_index[g]
-        elif kind == 1:
-            here = values[g_event[g]] == 1
-        elif kind == 2:
-            here = values[g_event[g]] == 0
-        else:
-            here = g_index[g] < hedge_k
-        on[g] = parent_on and here
+        kind, event = g_kind[g], g_event[g]
+        for lane in range(LANES):
+            parent_on = g_parent[g] < 0 or on[g_parent[g], lane]
+            if kind == 0:
+                here = values[event, lane] > g_index[g]
+            elif kind == 1:
+                here = values[event, lane] == 1
+            elif kind == 2:
+                here = values[event, lane] == 0
+            else:
+                here = g_index[g] < hedge_k
+            on[g, lane] = parent_on and here
 
 
 @njit(cache=True)
 def _scratch(n, slots, events, guards):
-    """One chunk's working arrays: finish times, ran flags, held slots, slot free times,
-    event values, guard states, and the slots a node picked."""
+    """One chunk's working arrays, a column per lane: finish times, ran flags, held slots, slot
+    free times, event values, guard states; and the slots a node picked."""
     return (
-        np.zeros(n),
-        np.ones(n, dtype=np.bool_),
-        np.zeros(n, dtype=np.int64),
-        np.zeros(slots),
-        np.zeros(events + 1, dtype=np.int64),
-        np.zeros(guards + 1, dtype=np.bool_),
+        np.zeros((n, LANES)),
+        np.ones((n, LANES), dtype=np.bool_),
+        np.zeros((n, LANES), dtype=np.int64),
+        np.zeros((slots, LANES)),
+        np.zeros((events + 1, LANES), dtype=np.int64),
+        np.zeros((guards + 1, LANES), dtype=np.bool_),
         np.zeros(64, dtype=np.int64),
     )
 
 
 @njit(cache=True)
-def _first_ready(v, pred_ptr, pred_idx, finish, active):
+def _first_ready(v, lane, pred_ptr, pred_idx, finish, active):
     """A hedge join is ready when the first of its running copies finishes."""
     first = np.inf
     for j in range(pred_ptr[v], pred_ptr[v + 1]):
         p = pred_idx[j]
-        if active[p] and finish[p] < first:
-            first = finish[p]
+        if active[p, lane] and finish[p, lane] < first:
+            first = finish[p, lane]
     return first if first < np.inf else 0.0
 
 
@@ -112,10 +128,10 @@ def _first_ready(v, pred_ptr, pred_idx, finish, active):
 def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  # noqa: C901
     """Samples `lo..hi` of the makespan into `out`, with an RNG seeded from `seed`.
 
-    One function on purpose: a call that passes arrays costs reference-count updates, which
-    per node would cost more than the node's work (helpers marked `inline="always"` measured
-    8x slower here than this spelled-out loop). The common node (no join, guard or resource)
-    takes the short path."""
+    `LANES` samples go through the nodes together: their dependency chains are independent, so
+    the CPU overlaps them (the common node's work is spelled out per lane for that reason). It
+    is one function on purpose: a call that passes arrays costs reference-count updates, which
+    per node would cost more than the node's work."""
     (pred_ptr, pred_idx, node_dist, node_guard, node_mode, res_ptr, res_id, res_role,
      res_partner, g_parent, g_kind, g_event, g_index, ev_kind, ev_dist, ev_prob, ev_cap,
      ev_alias) = plan  # fmt: skip
@@ -123,68 +139,106 @@ def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  
     finish, active, held, free, values, on, chosen = _scratch(
         n, caps_ptr[-1], ev_kind.shape[0], g_parent.shape[0]
     )
-    x = _seed_state(seed)
-    for s in range(lo, hi):
-        x = _sample_events(ev_kind, ev_dist, ev_prob, ev_cap, ev_alias, tables, shift, x, values)
+    xs = np.empty(LANES, dtype=np.uint64)
+    for lane in range(LANES):
+        xs[lane] = _seed_state(seed * LANES + lane)
+    span = np.zeros(LANES)
+    for s in range(lo, hi, LANES):
+        _sample_events(ev_kind, ev_dist, ev_prob, ev_cap, ev_alias, tables, shift, xs, values)
         _guards_on(g_parent, g_kind, g_event, g_index, values, hedge_k, on)
         free[:] = 0.0
-        span = 0.0
+        span[:] = 0.0
+        x0, x1, x2, x3 = xs[0], xs[1], xs[2], xs[3]
         for v in range(n):
             mode = node_mode[v]
-            ready = 0.0
-            if mode & JOIN_FIRST:  # rare: a call is affordable here
-                ready = _first_ready(v, pred_ptr, pred_idx, finish, active)
-            else:
-                for j in range(pred_ptr[v], pred_ptr[v + 1]):
-                    f = finish[pred_idx[j]]
-                    if f > ready:
-                        ready = f
-            if mode & GUARDED:
-                active[v] = on[node_guard[v]]
-                if not active[v]:
-                    finish[v] = ready
-                    continue
-            end = ready
-            best = 0
-            if mode & ONE_USE:  # the common holder: a tab op taking one browser slot
-                r = res_id[res_ptr[v]]
-                best = caps_ptr[r]
-                for slot in range(best + 1, caps_ptr[r + 1]):
-                    if free[slot] < free[best]:
-                        best = slot
-                end = max(end, free[best])
-            elif mode & HOLDS:
-                for j in range(res_ptr[v], res_ptr[v + 1]):
-                    if res_role[j] != RELEASE:
-                        r = res_id[j]
-                        best = caps_ptr[r]
-                        for slot in range(best + 1, caps_ptr[r + 1]):
-                            if free[slot] < free[best]:
-                                best = slot
-                        chosen[j - res_ptr[v]] = best
-                        end = max(end, free[best])
+            if mode & ~IN_SPAN == HOLDS | ONE_USE:  # a tab op taking one browser slot
+                xs[0], xs[1], xs[2], xs[3] = x0, x1, x2, x3
+                lo_slot, hi_slot = caps_ptr[res_id[res_ptr[v]]], caps_ptr[res_id[res_ptr[v]] + 1]
+                for lane in range(LANES):
+                    end = 0.0
+                    for j in range(pred_ptr[v], pred_ptr[v + 1]):
+                        end = max(end, finish[pred_idx[j], lane])
+                    best = lo_slot
+                    for slot in range(lo_slot + 1, hi_slot):
+                        if free[slot, lane] < free[best, lane]:
+                            best = slot
+                    end = max(end, free[best, lane])
+                    if node_dist[v] >= 0:
+                        x = _next(xs[lane])
+                        xs[lane] = x
+                        end += tables[node_dist[v], np.int64((x * _MULT) >> shift)]
+                    free[best, lane] = end
+                    finish[v, lane] = end
+                    if mode & IN_SPAN:
+                        span[lane] = max(span[lane], end)
+                x0, x1, x2, x3 = xs[0], xs[1], xs[2], xs[3]
+                continue
+            if mode & ~IN_SPAN:
+                xs[0], xs[1], xs[2], xs[3] = x0, x1, x2, x3
+                for lane in range(LANES):
+                    if mode & JOIN_FIRST:  # rare: a call is affordable here
+                        ready = _first_ready(v, lane, pred_ptr, pred_idx, finish, active)
+                    else:
+                        ready = 0.0
+                        for j in range(pred_ptr[v], pred_ptr[v + 1]):
+                            ready = max(ready, finish[pred_idx[j], lane])
+                    if mode & GUARDED:
+                        active[v, lane] = on[node_guard[v], lane]
+                        if not active[v, lane]:
+                            finish[v, lane] = ready
+                            continue
+                    end = ready
+                    for j in range(res_ptr[v], res_ptr[v + 1]):
+                        if res_role[j] != RELEASE:
+                            best = caps_ptr[res_id[j]]
+                            for slot in range(best + 1, caps_ptr[res_id[j] + 1]):
+                                if free[slot, lane] < free[best, lane]:
+                                    best = slot
+                            chosen[j - res_ptr[v]] = best
+                            end = max(end, free[best, lane])
+                    if node_dist[v] >= 0:
+                        x = _next(xs[lane])
+                        xs[lane] = x
+                        end += tables[node_dist[v], np.int64((x * _MULT) >> shift)]
+                    for j in range(res_ptr[v], res_ptr[v + 1]):
+                        if res_role[j] == USE:
+                            free[chosen[j - res_ptr[v]], lane] = end
+                        elif res_role[j] == ACQUIRE:
+                            free[chosen[j - res_ptr[v]], lane] = np.inf
+                            held[v, lane] = chosen[j - res_ptr[v]]
+                        elif res_partner[j] >= 0 and active[res_partner[j], lane]:
+                            free[held[res_partner[j], lane], lane] = end
+                    finish[v, lane] = end
+                    if mode & IN_SPAN:
+                        span[lane] = max(span[lane], end)
+                x0, x1, x2, x3 = xs[0], xs[1], xs[2], xs[3]
+                continue
+            r0 = r1 = r2 = r3 = 0.0
+            for j in range(pred_ptr[v], pred_ptr[v + 1]):
+                p = pred_idx[j]
+                r0 = max(r0, finish[p, 0])
+                r1 = max(r1, finish[p, 1])
+                r2 = max(r2, finish[p, 2])
+                r3 = max(r3, finish[p, 3])
             d = node_dist[v]
             if d >= 0:
-                x ^= x >> np.uint64(12)
-                x ^= x << np.uint64(25)
-                x ^= x >> np.uint64(27)
-                end += tables[d, np.int64((x * _MULT) >> shift)]
-            if mode & ONE_USE:
-                free[best] = end
-            elif mode & HOLDS:
-                for j in range(res_ptr[v], res_ptr[v + 1]):
-                    role = res_role[j]
-                    if role == USE:
-                        free[chosen[j - res_ptr[v]]] = end
-                    elif role == ACQUIRE:
-                        free[chosen[j - res_ptr[v]]] = np.inf
-                        held[v] = chosen[j - res_ptr[v]]
-                    elif res_partner[j] >= 0 and active[res_partner[j]]:
-                        free[held[res_partner[j]]] = end
-            finish[v] = end
-            if mode & IN_SPAN and end > span:
-                span = end
-        out[s] = span
+                x0 = _step(x0)
+                x1 = _step(x1)
+                x2 = _step(x2)
+                x3 = _step(x3)
+                r0 += tables[d, np.int64((x0 * _MULT) >> shift)]
+                r1 += tables[d, np.int64((x1 * _MULT) >> shift)]
+                r2 += tables[d, np.int64((x2 * _MULT) >> shift)]
+                r3 += tables[d, np.int64((x3 * _MULT) >> shift)]
+            finish[v, 0], finish[v, 1], finish[v, 2], finish[v, 3] = r0, r1, r2, r3
+            if mode & IN_SPAN:
+                span[0] = max(span[0], r0)
+                span[1] = max(span[1], r1)
+                span[2] = max(span[2], r2)
+                span[3] = max(span[3], r3)
+        xs[0], xs[1], xs[2], xs[3] = x0, x1, x2, x3
+        for lane in range(min(LANES, hi - s)):
+            out[s + lane] = span[lane]
 
 
 @njit(cache=True, parallel=True)
