@@ -95,7 +95,7 @@ class Flattener:
         self.lengths = LengthOracle(model)
         self._timed: dict[Operation, bool] = {}
         self._primitives: dict[str, Distribution] = {}
-        self._tool_facts: dict[Operation, tuple[Distribution, list, str]] = {}
+        self._tool_facts: dict[Operation, tuple] = {}
 
     # --- entry ---------------------------------------------------------------------------
 
@@ -152,17 +152,20 @@ class Flattener:
     # --- timed ops -------------------------------------------------------------------------
 
     def tool_call(self, op: ToolCallOp, scope: Scope) -> None:
+        # An unrolled op is visited once per iteration and copy: look its facts up once.
         if op not in self._tool_facts:
             effects = op.declared_effects
             dist = self.model.tool_latency(op.tool, effects)
             holds = [(BROWSER, ResourceRole.USE, -1)] if effects.touches_tab else []
-            self._tool_facts[op] = (dist, holds, op.tool.rpartition(".")[2])
-        dist, holds, label = self._tool_facts[op]
+            tokens = list(zip(op.token_operands, op.token_results, strict=False))
+            label = op.tool.rpartition(".")[2]
+            self._tool_facts[op] = (dist, holds, label, op.operands, op.results, tokens)
+        dist, holds, label, operands, results, tokens = self._tool_facts[op]
         info = NodeInfo(label, self.lane(op, scope))
-        node = self.node(self.frontier(op.operands), dist, scope, holds, info)
-        for r in op.results:
+        node = self.node(self.frontier(operands), dist, scope, holds, info)
+        for r in results:
             self.env[r] = frozenset({node})
-        for token_in, token_out in zip(op.token_operands, op.token_results, strict=False):
+        for token_in, token_out in tokens:
             if token_in in self.tab_opener:
                 self.tab_opener[token_out] = self.tab_opener[token_in]
         self.lengths.note(op)

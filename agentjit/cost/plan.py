@@ -165,12 +165,14 @@ class FlatPlan:
         n = self.n_nodes
         if len(self.pred_ptr) != n + 1 or len(self.res_ptr) != n + 1:
             raise ValueError("pred_ptr and res_ptr need one entry per node plus one")
-        for v in range(n):
-            preds = self.pred_idx[self.pred_ptr[v] : self.pred_ptr[v + 1]]
-            if len(preds) and preds.max() >= v:
-                raise ValueError(f"node {v} has a predecessor at or after it")
-            if self.node_guard[v] >= len(self.g_parent):
-                raise ValueError(f"node {v} names guard {self.node_guard[v]}, which is missing")
+        owners = np.repeat(np.arange(n), np.diff(self.pred_ptr))
+        late = np.nonzero(self.pred_idx >= owners)[0]
+        if len(late):
+            raise ValueError(f"node {owners[late[0]]} has a predecessor at or after it")
+        missing = np.nonzero(self.node_guard >= len(self.g_parent))[0]
+        if len(missing):
+            v = missing[0]
+            raise ValueError(f"node {v} names guard {self.node_guard[v]}, which is missing")
         for g in range(len(self.g_parent)):
             if self.g_parent[g] >= g:
                 raise ValueError(f"guard {g} has a parent at or after it")
