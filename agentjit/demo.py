@@ -30,6 +30,25 @@ def run_demo(examples: Path) -> int:
     tokens = sum(1 for *_, d in graph.edges(data=True) if d["token"])
     print(
         f"== 4. dataflow graph: {graph.number_of_nodes()} ops, {graph.number_of_edges()} "
-        f"edges, {tokens} of them state-token edges (agentjit opt FILE --emit dot)"
+        f"edges, {tokens} of them state-token edges (agentjit opt FILE --emit dot)\n"
     )
+    show_schedule(examples / "shop_fanout_details.agent")
     return 0
+
+
+PARALLEL = "canonicalize,check-contracts,cse,dce,licm,parallelize{max_tabs=4},schedule"
+
+
+def show_schedule(path: Path) -> None:
+    """Parallelize a fan-out program and show its predicted schedule (cost-model priors)."""
+    from agentjit import compile_file
+    from agentjit.cost.gantt import gantt_text, strategy_table
+    from agentjit.passes import PassContext, PassManager
+
+    module = compile_file(path).module
+    ctx = PassContext()
+    PassManager.from_pipeline(PARALLEL).run(module, ctx)
+    result = ctx.options["schedule"]
+    print(f"== 5. {path.name} parallelized and scheduled (agentjit opt FILE --emit schedule)\n")
+    print(strategy_table(result.predictions, result.objective) + "\n")
+    print(gantt_text(result.plan, result.best.strategy))

@@ -74,3 +74,5 @@ def test_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "== 4. dataflow graph" in out
+    assert "== 5. shop_fanout_details.agent parallelized and scheduled" in out
+    assert "parallel-4" in out and "<- chosen" in out
