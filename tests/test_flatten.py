@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agentjit.cost.flatten import flatten
+from agentjit.cost.flatten import Flattener, entry_function, flatten
 from agentjit.cost.model import CostModel
 from agentjit.cost.plan import EventKind, GuardKind, ResourceKind, Strategy
 from agentjit.cost.profile import ProfileStore, Sample
@@ -173,3 +173,22 @@ def test_a_chain_whose_results_feed_an_llm_before_its_close_is_not_hedged() -> N
     llm = labels(plan).index("llm")
     preds = plan.pred_idx[plan.pred_ptr[llm] : plan.pred_ptr[llm + 1]]
     assert sorted(plan.info[p].lane for p in preds) == ["tab 0", "tab 1"]
+
+
+def _walked_and_templated(module):
+    plans = []
+    for templates in (False, True):
+        flattener = Flattener(CostModel(), llm_limit=1, table_size=1024, max_unroll=32, hedge=4)
+        flattener.use_templates = templates
+        plans.append(flattener.run(entry_function(module)))
+    return plans
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_iteration_templates_give_exactly_the_walked_plan(path: Path) -> None:
+    walked, templated = _walked_and_templated(optimized(path.read_text()))
+    for name, value in vars(walked).items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(value, getattr(templated, name), err_msg=name)
+    assert [(i.label, i.lane) for i in walked.info] == [(i.label, i.lane) for i in templated.info]
+    assert walked.hedge_units == templated.hedge_units

@@ -31,6 +31,7 @@ from agentjit.cost.plan import (
     ResourceKind,
     ResourceRole,
 )
+from agentjit.cost.template import Template
 from agentjit.ir import FuncOp, ModuleOp, Operation
 from agentjit.ir.block import Block
 from agentjit.ir.ops import ForOp, IfOp, LlmCallOp, TabCloseOp, TabOpenOp, ToolCallOp
@@ -93,6 +94,7 @@ class Flattener:
         self.hedge_units = 0
         self.func_name = ""
         self.lengths = LengthOracle(model)
+        self.use_templates = True
         self._timed: dict[Operation, bool] = {}
         self._primitives: dict[str, Distribution] = {}
         self._tool_facts: dict[Operation, tuple] = {}
@@ -214,14 +216,23 @@ class Flattener:
         carried = [self.env.get(v, frozenset()) for v in op.init]
         whole = self.env.get(op.iterable, frozenset())
         collected: set[int] = set()
+        template: Template | None = None
         for i in range(unroll):
             guard = inner.guard if event < 0 else self.guard(GuardKind.ITERATION, event, i, scope)
+            if template is not None:
+                collected |= template.instantiate(i, guard)
+                continue
             it_scope = Scope(guard, f"{inner.lane} #{i}", inner.pool, inner.hedge_copy)
             self.env[body.args[0]] = whole
             for arg, frontier in zip(body.args[1:], carried, strict=True):
                 self.env[arg] = frontier
+            mark = Template.start(self, guard, inner.lane.count(" #"))
             self.walk(body, it_scope)
             yielded = [self.env.get(v, frozenset()) for v in body.terminator.operands]
+            if i == 0 and self.use_templates and yielded[: len(op.init)] == carried:
+                # Every iteration starts from the same frontiers: the rest are copies of this
+                # one with indices shifted (the same arrays a walk would give, without it).
+                template = mark.finish(yielded[len(op.init) :])
             carried = yielded[: len(op.init)]
             for frontier in yielded[len(op.init) :]:
                 collected |= frontier

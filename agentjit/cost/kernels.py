@@ -124,7 +124,7 @@ def _first_ready(v, lane, pred_ptr, pred_idx, finish, active):
     return first if first < np.inf else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  # noqa: C901
     """Samples `lo..hi` of the makespan into `out`, with an RNG seeded from `seed`.
 

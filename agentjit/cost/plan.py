@@ -129,6 +129,8 @@ class FlatPlan:
     max_tabs: int = 1
     hedge_units: int = 0
     """How many hedgeable chains the plan holds (0: hedging changes nothing)."""
+    kernel_args: tuple | None = field(default=None, repr=False, compare=False)
+    """The arrays in the kernels' order, built once on first simulation (`simulate.py`)."""
 
     @property
     def n_nodes(self) -> int:

@@ -15,7 +15,9 @@ The winner is almost surely among those; the others keep their cheaper estimate.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from agentjit.cost.flatten import flatten
@@ -67,15 +69,18 @@ def rank(
     model = model or CostModel()
     plans = [flatten(module, model, llm_limit=llm_limit) for module in candidates]
     first = samples // 8 if race and len(plans) > KEEP_MIN else samples
-    found = [
-        Ranked(i, candidates[i], plan, choose(plan, objective, max(first, 1), seed), objective)
-        for i, plan in enumerate(plans)
-    ]
-    found.sort(key=lambda r: (r.score, r.index))
-    if first == samples:
-        return found
-    keep = max(KEEP_MIN, len(found) // 4)
-    refined = [_refine(r, samples, seed) for r in found[:keep]]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        # The kernel releases the GIL, so candidates simulate on all cores at once.
+        runs = pool.map(lambda plan: choose(plan, objective, max(first, 1), seed), plans)
+        found = [
+            Ranked(i, candidates[i], plans[i], predictions, objective)
+            for i, predictions in enumerate(runs)
+        ]
+        found.sort(key=lambda r: (r.score, r.index))
+        if first == samples:
+            return found
+        keep = max(KEEP_MIN, len(found) // 4)
+        refined = list(pool.map(lambda r: _refine(r, samples, seed), found[:keep]))
     refined.sort(key=lambda r: (r.score, r.index))
     return refined + found[keep:]
 

@@ -61,7 +61,13 @@ class Prediction:
 
 
 def kernel_plan(plan: FlatPlan) -> tuple[np.ndarray, ...]:
-    """The plan's arrays in the order the kernels unpack them."""
+    """The plan's arrays in the order the kernels unpack them (built once per plan)."""
+    if plan.kernel_args is None:
+        plan.kernel_args = _kernel_arrays(plan)
+    return plan.kernel_args
+
+
+def _kernel_arrays(plan: FlatPlan) -> tuple[np.ndarray, ...]:
     return (
         plan.pred_ptr,
         plan.pred_idx,
