@@ -14,21 +14,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
+from agentjit.cost.builder import BROWSER, LLM, PlanBuilder
 from agentjit.cost.distributions import Distribution
 from agentjit.cost.lengths import Length, LengthOracle
 from agentjit.cost.model import CostModel
 from agentjit.cost.plan import (
     IN_SPAN,
-    EventKind,
     FlatPlan,
     GuardKind,
     NodeInfo,
-    ResourceKind,
     ResourceRole,
 )
 from agentjit.cost.template import Template
@@ -37,19 +34,17 @@ from agentjit.ir.block import Block
 from agentjit.ir.ops import ForOp, IfOp, LlmCallOp, TabCloseOp, TabOpenOp, ToolCallOp
 from agentjit.ir.value import Value
 
-BROWSER, LLM = 0, 1
 JOIN_WIDTH = 8
 """A frontier wider than this gets a zero-time join node, so edges stay linear in plan size."""
 PROMPT_TOKENS_PER_ARG = 32
 """A guess at a filled-in variable's size; the template's own text counts at 4 chars a token."""
 
 TIMED_OPS = (ToolCallOp, LlmCallOp, TabOpenOp, TabCloseOp)
-EVENT_COLUMNS = ("kind", "dist", "prob", "cap", "alias")
 
 Frontier = frozenset[int]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scope:
     """Where the walk is: the guard ops run under, their lane, and the loop pool if any."""
 
@@ -59,14 +54,8 @@ class Scope:
     hedge_copy: int = -1
 
 
-@dataclass
-class _Nodes:
-    preds: list[list[int]] = field(default_factory=list)
-    dist: list[int] = field(default_factory=list)
-    guard: list[int] = field(default_factory=list)
-    flags: list[int] = field(default_factory=list)
-    holds: list[list[tuple[int, int, int]]] = field(default_factory=list)
-    info: list[NodeInfo] = field(default_factory=list)
+TOP = Scope()
+"""The function's own block: no guard, its own tab, no pool."""
 
 
 class Flattener:
@@ -76,22 +65,12 @@ class Flattener:
         self, model: CostModel, *, llm_limit: int, table_size: int, max_unroll: int, hedge: int
     ) -> None:
         self.model = model
-        self.llm_limit = llm_limit
-        self.table_size = table_size
         self.max_unroll = max_unroll
         self.hedge_max = hedge
-        self.nodes = _Nodes()
-        self.guards: list[tuple[int, int, int, int]] = []
-        self.events: list[tuple[int, int, float, int, int]] = []
-        self.resources: list[tuple[int, int, bool]] = [(ResourceKind.BROWSER, 0, False)]
-        self.resources.append((ResourceKind.LLM, 0, False))
-        self.dists: list[Distribution] = []
-        self._dist_index: dict[Distribution, int] = {}
-        self._dist_ids: dict[int, int] = {}
+        self.out = PlanBuilder(table_size=table_size, llm_limit=llm_limit)
+        """The plan being built: nodes, guards, events, tab pools, distributions."""
         self.env: dict[Value, Frontier] = {}
         self.tab_opener: dict[Value, int] = {}
-        self.max_tabs = 1
-        self.hedge_units = 0
         self.func_name = ""
         self.lengths = LengthOracle(model)
         self.use_templates = True
@@ -105,7 +84,7 @@ class Flattener:
         self.func_name = func.sym_name
         for arg in func.body.block.args:
             self.env[arg] = frozenset()
-        self.walk(func.body.block, Scope())
+        self.walk(func.body.block, TOP)
         return self.finish()
 
     def walk(self, block: Block, scope: Scope) -> None:
@@ -189,7 +168,7 @@ class Flattener:
         self.env[op.source_out] = self.env.get(op.source, frozenset())
         self.env[op.opened] = frozenset({node})
         self.tab_opener[op.opened] = node
-        self.max_tabs = max(self.max_tabs, op.tab + 1)
+        self.out.max_tabs = max(self.out.max_tabs, op.tab + 1)
 
     def tab_close(self, op: TabCloseOp, scope: Scope) -> int:
         holds = []
@@ -209,24 +188,25 @@ class Flattener:
         if op.max_tabs is not None:
             hedged = any(isinstance(o, TabOpenOp) and o.hedgeable for o in op.body.block.ops)
             hedged = hedged and self.hedge_max > 1
-            self.resources.append((ResourceKind.LOOP_POOL, op.max_tabs, hedged))
-            self.max_tabs = max(self.max_tabs, op.max_tabs)
-            inner = Scope(scope.guard, scope.lane, len(self.resources) - 1, scope.hedge_copy)
+            pool = self.out.pool(op.max_tabs, hedged)
+            inner = replace(scope, pool=pool)
         body = op.body.block
         carried = [self.env.get(v, frozenset()) for v in op.init]
         whole = self.env.get(op.iterable, frozenset())
         collected: set[int] = set()
         template: Template | None = None
         for i in range(unroll):
-            guard = inner.guard if event < 0 else self.guard(GuardKind.ITERATION, event, i, scope)
+            guard = inner.guard
+            if event >= 0:
+                guard = self.out.guard(GuardKind.ITERATION, event, i, parent=scope.guard)
             if template is not None:
                 collected |= template.instantiate(i, guard)
                 continue
-            it_scope = Scope(guard, f"{inner.lane} #{i}", inner.pool, inner.hedge_copy)
+            it_scope = replace(inner, guard=guard, lane=f"{inner.lane} #{i}")
             self.env[body.args[0]] = whole
             for arg, frontier in zip(body.args[1:], carried, strict=True):
                 self.env[arg] = frontier
-            mark = Template.start(self, guard, inner.lane.count(" #"))
+            mark = Template.start(self.out, guard, inner.lane.count(" #"))
             self.walk(body, it_scope)
             yielded = [self.env.get(v, frozenset()) for v in body.terminator.operands]
             if i == 0 and self.use_templates and yielded[: len(op.init)] == carried:
@@ -250,14 +230,14 @@ class Flattener:
             return -1, min(length.constant, self.max_unroll)
         if length.event >= 0:
             cap = min(length.cap, self.max_unroll)
-            return self.event(EventKind.TRIPS, -1, 0.0, cap, length.event), cap
+            return self.out.same_trips(length.event, cap), cap
         dist = self.model.trip_count(key, prior=length.dist)
         cap = min(length.cap, self.max_unroll, _upper(dist))
-        return self.event(EventKind.TRIPS, self.dist(dist), 0.0, cap, -1), cap
+        return self.out.trips(dist, cap), cap
 
     def branch(self, op: IfOp, scope: Scope) -> None:
         p = self.model.branch_probability(self.key(op))
-        coin = self.event(EventKind.COIN, -1, p, 1, -1)
+        coin = self.out.coin(p)
         yields = []
         for index, kind in ((0, GuardKind.THEN), (1, GuardKind.ELSE)):
             block = op.regions[index].block
@@ -265,8 +245,8 @@ class Flattener:
                 self.env[arg] = self.env.get(token, frozenset())
                 if token in self.tab_opener:
                     self.tab_opener[arg] = self.tab_opener[token]
-            guard = self.guard(kind, coin, 0, scope)
-            self.walk(block, Scope(guard, scope.lane, scope.pool, scope.hedge_copy))
+            guard = self.out.guard(kind, coin, 0, parent=scope.guard)
+            self.walk(block, replace(scope, guard=guard))
             yields.append([self.env.get(v, frozenset()) for v in block.terminator.operands])
         for k, result in enumerate(op.results):
             self.env[result] = self.joined(yields[0][k] | yields[1][k], scope)
@@ -289,14 +269,8 @@ class Flattener:
         info: NodeInfo,
         flags: int = IN_SPAN,
     ) -> int:
-        n = self.nodes
-        n.preds.append(sorted(frontier))
-        n.dist.append(self.dist(dist) if dist is not None else -1)
-        n.guard.append(scope.guard)
-        n.flags.append(flags if scope.hedge_copy < 0 else flags & ~IN_SPAN)
-        n.holds.append(holds)
-        n.info.append(info)
-        return len(n.dist) - 1
+        flags = flags if scope.hedge_copy < 0 else flags & ~IN_SPAN
+        return self.out.node(frontier, dist, guard=scope.guard, flags=flags, holds=holds, info=info)
 
     def joined(self, frontier: Frontier, scope: Scope) -> Frontier:
         if len(frontier) <= JOIN_WIDTH:
@@ -308,25 +282,7 @@ class Flattener:
         found: set[int] = set()
         for v in values:
             found |= self.env.get(v, frozenset())
-        return self.joined(frozenset(found), Scope())
-
-    def dist(self, dist: Distribution) -> int:
-        index = self._dist_ids.get(id(dist))
-        if index is not None and self.dists[index] is dist:
-            return index
-        if dist not in self._dist_index:
-            self._dist_index[dist] = len(self.dists)
-            self.dists.append(dist)
-        self._dist_ids[id(dist)] = self._dist_index[dist]
-        return self._dist_index[dist]
-
-    def guard(self, kind: int, event: int, index: int, scope: Scope) -> int:
-        self.guards.append((scope.guard, kind, event, index))
-        return len(self.guards) - 1
-
-    def event(self, kind: int, dist: int, prob: float, cap: int, alias: int) -> int:
-        self.events.append((kind, dist, prob, cap, alias))
-        return len(self.events) - 1
+        return self.joined(frozenset(found), TOP)
 
     def key(self, op: Operation) -> str:
         loc = op.loc
@@ -336,57 +292,11 @@ class Flattener:
         tab = op.attributes.get("tab")
         if tab is None or tab == 0:
             return scope.lane
-        return f"tab {tab}" + scope.lane.partition(" #")[1] + scope.lane.partition(" #")[2]
-
-    # --- arrays ----------------------------------------------------------------------------
+        _, mark, iterations = scope.lane.partition(" #")
+        return f"tab {tab}{mark}{iterations}"
 
     def finish(self) -> FlatPlan:
-        n = self.nodes
-        i64 = np.int64
-        holds = [h for hs in n.holds for h in hs]
-        plan = FlatPlan(
-            pred_ptr=_ptr(n.preds),
-            pred_idx=np.array([p for ps in n.preds for p in ps], dtype=i64),
-            node_dist=np.array(n.dist, dtype=i64),
-            node_guard=np.array(n.guard, dtype=i64),
-            node_flags=np.array(n.flags, dtype=i64),
-            res_ptr=_ptr(n.holds),
-            res_id=np.array([h[0] for h in holds], dtype=i64),
-            res_role=np.array([h[1] for h in holds], dtype=i64),
-            res_partner=np.array([h[2] for h in holds], dtype=i64),
-            **_columns("g", ("parent", "kind", "event", "index"), self.guards, [i64] * 4),
-            **_columns("ev", EVENT_COLUMNS, self.events, [i64, i64, float, i64, i64]),
-            resource_kinds=np.array([r[0] for r in self.resources], dtype=i64),
-            resource_max=np.array([r[1] for r in self.resources], dtype=i64),
-            resource_hedged=np.array([r[2] for r in self.resources], dtype=np.bool_),
-            dists=self.dists,
-            tables=_tables(self.dists, self.table_size),
-            info=n.info,
-            llm_limit=self.llm_limit,
-            max_tabs=self.max_tabs,
-            hedge_units=self.hedge_units,
-        )
-        plan.check()
-        return plan
-
-
-def _ptr(lists: list[list]) -> np.ndarray:
-    return np.concatenate(([0], np.cumsum([len(x) for x in lists], dtype=np.int64))).astype(
-        np.int64
-    )
-
-
-def _columns(prefix: str, names: tuple[str, ...], rows: list[tuple], dtypes: list) -> dict:
-    return {
-        f"{prefix}_{name}": np.array([row[k] for row in rows], dtype=dtypes[k])
-        for k, name in enumerate(names)
-    }
-
-
-def _tables(dists: list[Distribution], k: int) -> np.ndarray:
-    if not dists:
-        return np.zeros((0, k))
-    return np.stack([d.quantile_table(k) for d in dists])
+        return self.out.build()
 
 
 def _upper(dist: Distribution) -> int:

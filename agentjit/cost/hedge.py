@@ -10,6 +10,8 @@ the loop's tab pool (at the first copy's open) and gives it back at the join.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from agentjit.cost.plan import IN_SPAN, JOIN_FIRST, GuardKind, NodeInfo, ResourceRole
@@ -21,7 +23,9 @@ if TYPE_CHECKING:
     from agentjit.cost.flatten import Flattener, Frontier, Scope
 
 
-def chain_extent(ops: list[Operation], i: int) -> tuple[set[Operation], int] | None:
+def chain_extent(
+    ops: list[Operation], i: int, takes_time: Callable[[Operation], bool]
+) -> tuple[set[Operation], int] | None:
     """The ops of the chain `ops[i]` opens, and the index of its close. None when there is no
     close, or when something before the close that takes time reads the chain's results
     without working on its tab (an LLM call on a result, say): that op must wait for the
@@ -35,7 +39,7 @@ def chain_extent(ops: list[Operation], i: int) -> tuple[set[Operation], int] | N
         # An `if` or loop that reads the chain inside its regions belongs to it as well.
         if not any(v in values for inner in op.walk() for v in inner.operands):
             continue
-        if _takes_time(op) and not any(v in values and v.type.is_token for v in op.operands):
+        if takes_time(op) and not any(v in values and v.type.is_token for v in op.operands):
             return None
         members.add(op)
         if isinstance(op, TabCloseOp):
@@ -44,30 +48,22 @@ def chain_extent(ops: list[Operation], i: int) -> tuple[set[Operation], int] | N
     return None
 
 
-def _takes_time(op: Operation) -> bool:
-    from agentjit.cost.flatten import TIMED_OPS
-
-    return any(isinstance(inner, TIMED_OPS) for inner in op.walk())
-
-
 def emit_hedged_chain(fl: Flattener, ops: list[Operation], i: int, scope: Scope) -> int:
     """Emit the chain opened by `ops[i]` once per copy plus its join; the index after it."""
-    from agentjit.cost.flatten import Scope
-
-    extent = chain_extent(ops, i)
+    extent = chain_extent(ops, i, fl.timed)
     if extent is None:
         fl.visit(ops[i], scope)
         return i + 1
-    fl.hedge_units += 1
+    fl.out.hedge_units += 1
     members, close_at = extent
-    copies = [
-        Scope(
-            scope.guard if c == 0 else fl.guard(GuardKind.HEDGE_COPY, -1, c, scope),
-            f"{scope.lane} copy {c}" if c else scope.lane,
-            scope.pool,
-            c,
+    copies = [replace(scope, hedge_copy=0)] + [
+        replace(
+            scope,
+            guard=fl.out.guard(GuardKind.HEDGE_COPY, -1, c, scope.guard),
+            lane=f"{scope.lane} copy {c}",
+            hedge_copy=c,
         )
-        for c in range(fl.hedge_max)
+        for c in range(1, fl.hedge_max)
     ]
     envs: list[dict[Value, Frontier]] = [{} for _ in copies]
     closes, opens = [], []

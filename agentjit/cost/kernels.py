@@ -19,32 +19,22 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-_MULT = np.uint64(0x2545F4914F6CDD1D)
-JOIN_FIRST = 1
-IN_SPAN = 2
+from agentjit.cost.plan import ACQUIRE, IN_SPAN, JOIN_FIRST, RELEASE, USE
+
 GUARDED = 4
 HOLDS = 8
 ONE_USE = 16
+"""Bits of a node's mode beyond the plan's flags (JOIN_FIRST, IN_SPAN): whether it has a guard,
+resources, or exactly one resource that it uses (not holds)."""
 LANES = 4
 """Samples scheduled side by side (the hot path below is written out for exactly four)."""
-"""Bits of a node's mode: the plan's flags, whether it has a guard, resources, or exactly one
-resource that it uses (not holds)."""
-USE, ACQUIRE, RELEASE = 0, 1, 2
+_MULT = np.uint64(0x2545F4914F6CDD1D)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _next(x: np.uint64) -> np.uint64:
     """xorshift64: the next state. The caller scrambles it with `_MULT` (xorshift64*)."""
-    x ^= x >> np.uint64(12)
-    x ^= x << np.uint64(25)
-    x ^= x >> np.uint64(27)
-    return x
-
-
-@njit(cache=True, inline="always")
-def _step(x: np.uint64) -> np.uint64:
-    """`_next`, inlined into the hot path."""
     x ^= x >> np.uint64(12)
     x ^= x << np.uint64(25)
     x ^= x >> np.uint64(27)
@@ -222,10 +212,10 @@ def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  
                 r3 = max(r3, finish[p, 3])
             d = node_dist[v]
             if d >= 0:
-                x0 = _step(x0)
-                x1 = _step(x1)
-                x2 = _step(x2)
-                x3 = _step(x3)
+                x0 = _next(x0)
+                x1 = _next(x1)
+                x2 = _next(x2)
+                x3 = _next(x3)
                 r0 += tables[d, np.int64((x0 * _MULT) >> shift)]
                 r1 += tables[d, np.int64((x1 * _MULT) >> shift)]
                 r2 += tables[d, np.int64((x2 * _MULT) >> shift)]

@@ -27,13 +27,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from agentjit.cost.distributions import Distribution
 
+if TYPE_CHECKING:
+    from agentjit.cost.simulate import Prediction
+
 JOIN_FIRST = 1
 IN_SPAN = 2
+OBJECTIVES = ("mean", "p50", "p95")
+"""What a schedule or a ranking minimises: the mean, median or 95th percentile makespan."""
 
 
 class GuardKind(IntEnum):
@@ -66,6 +72,10 @@ class ResourceRole(IntEnum):
     """Take a slot at start and hold it until the matching release."""
     RELEASE = 2
     """Give back the slot that node `res_partner` acquired, at this node's finish."""
+
+
+USE, ACQUIRE, RELEASE = (int(role) for role in ResourceRole)
+"""The roles as plain ints, for the kernels and the Python reference's inner loops."""
 
 
 @dataclass(frozen=True)
@@ -183,3 +193,21 @@ class FlatPlan:
                 raise ValueError(f"event {e} aliases a later event")
         if self.tables.shape[0] != len(self.dists):
             raise ValueError("one table row per distribution")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A plan and every strategy's prediction for it, best first under `objective`: what the
+    schedule pass keeps for one function and what ranking keeps per candidate."""
+
+    plan: FlatPlan
+    predictions: list[Prediction]
+    objective: str
+
+    @property
+    def best(self) -> Prediction:
+        return self.predictions[0]
+
+    @property
+    def score(self) -> float:
+        return self.best.score(self.objective)

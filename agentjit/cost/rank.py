@@ -18,33 +18,22 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agentjit.cost.flatten import flatten
 from agentjit.cost.model import CostModel
-from agentjit.cost.plan import FlatPlan
-from agentjit.cost.simulate import Prediction, choose
+from agentjit.cost.plan import Choice
+from agentjit.cost.simulate import choose
 from agentjit.ir import ModuleOp
 
 
 @dataclass(frozen=True)
-class Ranked:
+class Ranked(Choice):
     """One candidate's predictions, best strategy first."""
 
-    index: int
+    index: int = 0
     """The candidate's position in the input."""
-    module: ModuleOp
-    plan: FlatPlan
-    predictions: list[Prediction]
-    objective: str
-
-    @property
-    def best(self) -> Prediction:
-        return self.predictions[0]
-
-    @property
-    def score(self) -> float:
-        return self.best.score(self.objective)
+    module: ModuleOp | None = None
 
     def row(self) -> dict[str, object]:
         """The numbers, for tables and JSON."""
@@ -73,7 +62,7 @@ def rank(
         # The kernel releases the GIL, so candidates simulate on all cores at once.
         runs = pool.map(lambda plan: choose(plan, objective, max(first, 1), seed), plans)
         found = [
-            Ranked(i, candidates[i], plans[i], predictions, objective)
+            Ranked(plans[i], predictions, objective, i, candidates[i])
             for i, predictions in enumerate(runs)
         ]
         found.sort(key=lambda r: (r.score, r.index))
@@ -87,4 +76,4 @@ def rank(
 
 def _refine(ranked: Ranked, samples: int, seed: int) -> Ranked:
     predictions = choose(ranked.plan, ranked.objective, samples, seed)
-    return Ranked(ranked.index, ranked.module, ranked.plan, predictions, ranked.objective)
+    return replace(ranked, predictions=predictions)

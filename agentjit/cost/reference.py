@@ -16,17 +16,16 @@ import numpy as np
 
 from agentjit.cost.distributions import Distribution
 from agentjit.cost.plan import (
+    ACQUIRE,
     IN_SPAN,
     JOIN_FIRST,
+    RELEASE,
+    USE,
     EventKind,
     FlatPlan,
     GuardKind,
-    ResourceRole,
     Strategy,
 )
-
-USE, ACQUIRE, RELEASE = (int(r) for r in ResourceRole)
-"""Plain ints: looking a role up on the Enum class per node would dominate the Python loop."""
 
 # --- NumPy: every node once, all samples at a time ----------------------------------------
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from agentjit.cost import kernels
-from agentjit.cost.plan import FlatPlan, ResourceRole, Strategy
+from agentjit.cost.plan import OBJECTIVES, FlatPlan, ResourceRole, Strategy
 
-OBJECTIVES = ("mean", "p50", "p95")
 SERIAL = Strategy(1)
 PARALLEL_MIN_SAMPLES = 20_000
 """Below this, one thread is faster than waking the pool."""

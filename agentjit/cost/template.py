@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING
 from agentjit.cost.plan import NodeInfo
 
 if TYPE_CHECKING:
-    from agentjit.cost.flatten import Flattener, Frontier
+    from agentjit.cost.builder import PlanBuilder
+    from agentjit.cost.flatten import Frontier
 
 
 @dataclass
 class Template:
     """Index ranges of what iteration 0 added: nodes, guards (after its own), events, pools."""
 
-    fl: Flattener
+    out: PlanBuilder
     guard: int
     depth: int
     nodes: tuple[int, int] = (0, 0)
@@ -35,47 +36,46 @@ class Template:
     collected: tuple[Frontier, ...] = ()
 
     @classmethod
-    def start(cls, fl: Flattener, guard: int, depth: int) -> Template:
-        t = cls(fl, guard, depth)
-        t.nodes = (len(fl.nodes.dist), 0)
-        t.guards = (len(fl.guards), 0)
-        t.events = (len(fl.events), 0)
-        t.resources = (len(fl.resources), 0)
-        t.hedges = fl.hedge_units
+    def start(cls, out: PlanBuilder, guard: int, depth: int) -> Template:
+        t = cls(out, guard, depth)
+        t.nodes = (len(out.node_dist), 0)
+        t.guards = (len(out.guards), 0)
+        t.events = (len(out.events), 0)
+        t.resources = (len(out.resources), 0)
+        t.hedges = out.hedge_units
         return t
 
     def finish(self, collected: list[Frontier]) -> Template:
-        fl = self.fl
-        self.nodes = (self.nodes[0], len(fl.nodes.dist))
-        self.guards = (self.guards[0], len(fl.guards))
-        self.events = (self.events[0], len(fl.events))
-        self.resources = (self.resources[0], len(fl.resources))
-        self.hedges = fl.hedge_units - self.hedges
+        out = self.out
+        self.nodes = (self.nodes[0], len(out.node_dist))
+        self.guards = (self.guards[0], len(out.guards))
+        self.events = (self.events[0], len(out.events))
+        self.resources = (self.resources[0], len(out.resources))
+        self.hedges = out.hedge_units - self.hedges
         self.collected = tuple(collected)
         return self
 
     def instantiate(self, i: int, guard: int) -> set[int]:
         """Append iteration i (whose guard is `guard`); the nodes its collected values need."""
-        fl = self.fl
-        shift_e = _shifter(self.events, len(fl.events))
-        for kind, dist, prob, cap, alias in fl.events[slice(*self.events)]:
-            fl.events.append((kind, dist, prob, cap, shift_e(alias)))
-        shift_g = _shifter(self.guards, len(fl.guards), {self.guard: guard})
-        for parent, kind, event, index in fl.guards[slice(*self.guards)]:
-            fl.guards.append((shift_g(parent), kind, shift_e(event), index))
-        shift_r = _shifter(self.resources, len(fl.resources))
-        fl.resources.extend(fl.resources[slice(*self.resources)])
-        shift_n = _shifter(self.nodes, len(fl.nodes.dist))
-        n = fl.nodes
+        out = self.out
+        shift_e = _shifter(self.events, len(out.events))
+        for kind, dist, prob, cap, alias in out.events[slice(*self.events)]:
+            out.events.append((kind, dist, prob, cap, shift_e(alias)))
+        shift_g = _shifter(self.guards, len(out.guards), {self.guard: guard})
+        for parent, kind, event, index in out.guards[slice(*self.guards)]:
+            out.guards.append((shift_g(parent), kind, shift_e(event), index))
+        shift_r = _shifter(self.resources, len(out.resources))
+        out.resources.extend(out.resources[slice(*self.resources)])
+        shift_n = _shifter(self.nodes, len(out.node_dist))
         for v in range(*self.nodes):
-            n.preds.append([shift_n(p) for p in n.preds[v]])
-            n.dist.append(n.dist[v])
-            n.guard.append(shift_g(n.guard[v]))
-            n.flags.append(n.flags[v])
-            n.holds.append([(shift_r(r), role, shift_n(p)) for r, role, p in n.holds[v]])
-            info = n.info[v]
-            n.info.append(NodeInfo(info.label, _renumber(info.lane, self.depth, i)))
-        fl.hedge_units += self.hedges
+            out.preds.append([shift_n(p) for p in out.preds[v]])
+            out.node_dist.append(out.node_dist[v])
+            out.node_guard.append(shift_g(out.node_guard[v]))
+            out.node_flags.append(out.node_flags[v])
+            out.holds.append([(shift_r(r), role, shift_n(p)) for r, role, p in out.holds[v]])
+            info = out.info[v]
+            out.info.append(NodeInfo(info.label, _renumber(info.lane, self.depth, i)))
+        out.hedge_units += self.hedges
         return {shift_n(p) for frontier in self.collected for p in frontier}
 
 

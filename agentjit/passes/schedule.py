@@ -19,31 +19,17 @@ Legal on any verified module; changes nothing but the attribute, so it preserves
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from agentjit.cost.plan import OBJECTIVES, Choice
 from agentjit.ir import ModuleOp
 from agentjit.passes.base import Pass, PassContext
 
-if TYPE_CHECKING:  # the cost model imports NumPy and Numba: only when the pass runs
-    from agentjit.cost.plan import FlatPlan
-    from agentjit.cost.simulate import Prediction
-
-OBJECTIVES = ("mean", "p50", "p95")
-
 
 @dataclass(frozen=True)
-class ScheduleResult:
-    """What the pass computed: the flattened plan and every strategy's prediction."""
+class ScheduleResult(Choice):
+    """What the pass computed: the flattened plan and every strategy's prediction, best first."""
 
-    function: str
-    plan: FlatPlan
-    predictions: list[Prediction]
-    """Every strategy's prediction, best first."""
-    objective: str
-
-    @property
-    def best(self) -> Prediction:
-        return self.predictions[0]
+    function: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,7 +65,7 @@ class SchedulePass(Pass):
         model = ctx.options.get("cost_model") or CostModel()
         plan = flatten(func, model, llm_limit=self.llm_limit)
         ranked = choose(plan, self.objective, self.samples, self.seed)
-        ctx.options["schedule"] = ScheduleResult(func.sym_name, plan, ranked, self.objective)
+        ctx.options["schedule"] = ScheduleResult(plan, ranked, self.objective, func.sym_name)
         chosen = {**ranked[0].summary(), "objective": self.objective}
         if func.attributes.get("schedule") != chosen:
             func.attributes["schedule"] = chosen

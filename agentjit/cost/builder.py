@@ -1,0 +1,149 @@
+"""Assemble a `FlatPlan` node by node: the one place that turns lists into the plan's arrays.
+
+`flatten` uses it for plans read from IR, and `synthetic.py` for hand-made plans in tests.
+Resource 0 is always the browser and 1 the LLM endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from agentjit.cost.distributions import Distribution, constant
+from agentjit.cost.plan import IN_SPAN, EventKind, FlatPlan, NodeInfo, ResourceKind
+
+BROWSER, LLM = 0, 1
+
+Hold = tuple[int, int, int]
+"""(resource, role, partner node) of one resource a node uses, acquires or releases."""
+
+
+def i64(values: Sequence[int]) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).reshape(-1)
+
+
+def offsets(lengths: Sequence[int]) -> np.ndarray:
+    """CSR row offsets from row lengths."""
+    return np.concatenate(([0], np.cumsum(lengths, dtype=np.int64))).astype(np.int64)
+
+
+@dataclass
+class PlanBuilder:
+    """Accumulates a plan node by node; `build()` returns the checked `FlatPlan`."""
+
+    table_size: int = 1024
+    max_tabs: int = 1
+    llm_limit: int = 1
+    hedge_units: int = 0
+    preds: list[list[int]] = field(default_factory=list)
+    node_dist: list[int] = field(default_factory=list)
+    node_guard: list[int] = field(default_factory=list)
+    node_flags: list[int] = field(default_factory=list)
+    holds: list[list[Hold]] = field(default_factory=list)
+    info: list[NodeInfo | None] = field(default_factory=list)
+    guards: list[tuple[int, int, int, int]] = field(default_factory=list)
+    events: list[tuple[int, int, float, int, int]] = field(default_factory=list)
+    resources: list[tuple[int, int, bool]] = field(
+        default_factory=lambda: [(ResourceKind.BROWSER, 0, False), (ResourceKind.LLM, 0, False)]
+    )
+    dists: list[Distribution] = field(default_factory=list)
+    _dist_rows: dict[Distribution, int] = field(default_factory=dict, repr=False)
+
+    def dist(self, dist: Distribution) -> int:
+        """The row of `dist` in the plan's tables (added when new)."""
+        row = self._dist_rows.get(dist)
+        if row is None:
+            row = self._dist_rows[dist] = len(self.dists)
+            self.dists.append(dist)
+        return row
+
+    def node(
+        self,
+        preds: Sequence[int] = (),
+        dist: Distribution | float | None = None,
+        *,
+        guard: int = -1,
+        flags: int = IN_SPAN,
+        holds: Sequence[Hold] = (),
+        info: NodeInfo | None = None,
+    ) -> int:
+        """A node after `preds` taking `dist` (a number: that constant; None: no time)."""
+        if isinstance(dist, int | float):
+            dist = constant(dist)
+        self.preds.append(sorted(preds))
+        self.node_dist.append(-1 if dist is None else self.dist(dist))
+        self.node_guard.append(guard)
+        self.node_flags.append(flags)
+        self.holds.append(list(holds))
+        self.info.append(info)
+        return len(self.node_dist) - 1
+
+    def guard(self, kind: int, event: int = -1, index: int = 0, parent: int = -1) -> int:
+        self.guards.append((parent, int(kind), event, index))
+        return len(self.guards) - 1
+
+    def trips(self, dist: Distribution | float, cap: int) -> int:
+        """A trip-count event drawn from `dist` (a number: that constant), at most `cap`."""
+        if isinstance(dist, int | float):
+            dist = constant(dist)
+        self.events.append((EventKind.TRIPS, self.dist(dist), 0.0, cap, -1))
+        return len(self.events) - 1
+
+    def same_trips(self, event: int, cap: int) -> int:
+        """A trip count equal to `event`'s, at most `cap`."""
+        self.events.append((EventKind.TRIPS, -1, 0.0, cap, event))
+        return len(self.events) - 1
+
+    def coin(self, prob: float) -> int:
+        self.events.append((EventKind.COIN, -1, prob, 1, -1))
+        return len(self.events) - 1
+
+    def pool(self, max_tabs: int, hedged: bool = False) -> int:
+        """A parallel loop's tab pool of `max_tabs` slots."""
+        self.resources.append((ResourceKind.LOOP_POOL, max_tabs, hedged))
+        self.max_tabs = max(self.max_tabs, max_tabs)
+        return len(self.resources) - 1
+
+    def build(self) -> FlatPlan:
+        flat_holds = [h for hs in self.holds for h in hs]
+        g, ev, res = self.guards, self.events, self.resources
+        plan = FlatPlan(
+            pred_ptr=offsets([len(p) for p in self.preds]),
+            pred_idx=i64([p for ps in self.preds for p in ps]),
+            node_dist=i64(self.node_dist),
+            node_guard=i64(self.node_guard),
+            node_flags=i64(self.node_flags),
+            res_ptr=offsets([len(h) for h in self.holds]),
+            res_id=i64([h[0] for h in flat_holds]),
+            res_role=i64([h[1] for h in flat_holds]),
+            res_partner=i64([h[2] for h in flat_holds]),
+            g_parent=i64([x[0] for x in g]),
+            g_kind=i64([x[1] for x in g]),
+            g_event=i64([x[2] for x in g]),
+            g_index=i64([x[3] for x in g]),
+            ev_kind=i64([x[0] for x in ev]),
+            ev_dist=i64([x[1] for x in ev]),
+            ev_prob=np.asarray([x[2] for x in ev], dtype=np.float64),
+            ev_cap=i64([x[3] for x in ev]),
+            ev_alias=i64([x[4] for x in ev]),
+            resource_kinds=i64([r[0] for r in res]),
+            resource_max=i64([r[1] for r in res]),
+            resource_hedged=np.asarray([r[2] for r in res], dtype=np.bool_),
+            dists=list(self.dists),
+            tables=tables(self.dists, self.table_size),
+            info=[i or NodeInfo(f"n{v}", "tab 0", v) for v, i in enumerate(self.info)],
+            llm_limit=self.llm_limit,
+            max_tabs=self.max_tabs,
+            hedge_units=self.hedge_units,
+        )
+        plan.check()
+        return plan
+
+
+def tables(dists: Sequence[Distribution], k: int) -> np.ndarray:
+    """One row of k quantile atoms per distribution."""
+    if not dists:
+        return np.zeros((0, k))
+    return np.stack([d.quantile_table(k) for d in dists])
