@@ -21,8 +21,9 @@ import pytest
 
 from agentjit import compile_file
 from agentjit.cli import main
-from agentjit.ir import ModuleOp, parse_ir, print_ir, verify
+from agentjit.ir import verify
 from agentjit.passes import PassContext, PassManager
+from tests.helpers import assert_round_trip
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.agent"))
@@ -34,14 +35,6 @@ DIAGNOSTIC_KEYS = {"code", "severity", "span", "message", "hint"}
 
 def _rel(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
-
-
-def assert_round_trip(module: ModuleOp) -> None:
-    """Printing, parsing and printing again gives the same text, and the parsed module verifies."""
-    text = print_ir(module)
-    parsed = parse_ir(text, "<round-trip>")
-    assert print_ir(parsed) == text
-    verify(parsed)
 
 
 def test_corpus_sizes() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from agentjit.ir import ModuleOp, parse_ir, print_ir, verify
-from agentjit.passes import PassContext, PassManager
+from agentjit.passes import PassManager
 from agentjit.passes.dce import DeadCodePass
-from tests.helpers import compile_dsl, run_on_model
+from tests.helpers import assert_changes_once, compile_dsl, observe, run_on_model
 
 
 def dce(module: ModuleOp) -> str:
@@ -145,12 +145,7 @@ def test_unused_pure_failures_are_removed_by_design() -> None:
 
 def test_sets_changed_only_when_it_changes_something() -> None:
     module = compile_dsl("def main(x: int) -> int:\n    y = x + 1\n    return x\n")
-    ctx = PassContext()
-    DeadCodePass().run(module, ctx)
-    assert ctx.changed
-    again = PassContext()
-    DeadCodePass().run(module, again)
-    assert not again.changed
+    assert_changes_once(DeadCodePass(), module)
 
 
 PROGRAMS = [
@@ -196,7 +191,6 @@ PROGRAMS = [
 @pytest.mark.parametrize("source", PROGRAMS, ids=["shop", "tracker", "pure"])
 def test_behaviour_is_preserved(source: str) -> None:
     module = compile_dsl(source)
-    before = [run_on_model(module, seed=seed) for seed in range(4)]
+    before = observe(module)
     dce(module)
-    after = [run_on_model(module, seed=seed) for seed in range(4)]
-    assert [(r, m.writes) for r, _, m in after] == [(r, m.writes) for r, _, m in before]
+    assert observe(module) == before

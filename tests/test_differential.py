@@ -15,7 +15,7 @@ import pytest
 
 from agentjit import compile_file
 from agentjit.passes import PassManager
-from tests.helpers import run_on_model
+from tests.helpers import observe
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.agent"))
@@ -29,17 +29,12 @@ PIPELINES = [
 ]
 
 
-def observable(module, seed: int) -> tuple:
-    result, _, model = run_on_model(module, seed=seed)
-    return result, model.writes
-
-
 @pytest.mark.parametrize("pipeline", PIPELINES)
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_pipeline_keeps_results_and_writes(path: Path, pipeline: str) -> None:
     module = compile_file(str(path)).module
-    before = [observable(module, seed) for seed in SEEDS]
+    before = observe(module, SEEDS)
     PassManager.from_pipeline(pipeline).run(module)
     PassManager.from_pipeline("check-contracts").run(module)
-    after = [observable(module, seed) for seed in SEEDS]
+    after = observe(module, SEEDS)
     assert after == before

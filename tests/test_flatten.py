@@ -4,6 +4,7 @@ whose kernel prediction agrees with the NumPy reference."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,12 @@ def optimized(source: str, pipeline: str = PIPELINE):
     module = compile_dsl(source)
     PassManager.from_pipeline(pipeline).run(module, PassContext())
     return module
+
+
+@functools.cache
+def optimized_example(path: Path):
+    """An example through the pipeline, once per run (flattening does not change the IR)."""
+    return optimized(path.read_text())
 
 
 def labels(plan) -> list[str]:
@@ -142,7 +149,7 @@ def test_measured_branch_frequencies_set_the_coin(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_flattens_and_the_kernel_agrees_with_numpy(path: Path) -> None:
-    module = optimized(path.read_text())
+    module = optimized_example(path)
     plan = flatten(module)
     plan.check()
     for strategy in plan.strategies()[:: max(1, len(plan.strategies()) // 2)]:
@@ -186,7 +193,7 @@ def _walked_and_templated(module):
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_iteration_templates_give_exactly_the_walked_plan(path: Path) -> None:
-    walked, templated = _walked_and_templated(optimized(path.read_text()))
+    walked, templated = _walked_and_templated(optimized_example(path))
     for name, value in vars(walked).items():
         if isinstance(value, np.ndarray):
             np.testing.assert_array_equal(value, getattr(templated, name), err_msg=name)

@@ -46,6 +46,7 @@ from agentjit.ir import (
     print_ir,
     verify,
 )
+from tests.helpers import assert_round_trip
 
 pytestmark = pytest.mark.fuzz
 
@@ -96,13 +97,6 @@ def check_error(exc: CompilerError, *, located: bool) -> None:
     exc.to_json()
 
 
-def check_round_trip(module: object) -> None:
-    printed = print_ir(module)
-    reparsed = parse_ir(printed, "<fuzz-roundtrip>")
-    verify(reparsed)
-    assert print_ir(reparsed) == printed, "print -> parse -> print is not the identity"
-
-
 def check_compiles_or_reports(text: str) -> None:
     """The frontend property. Anything but a `CompilerError` escapes and fails the test."""
     try:
@@ -111,7 +105,7 @@ def check_compiles_or_reports(text: str) -> None:
         check_error(exc, located=True)
         return
     verify(compiled.module)
-    check_round_trip(compiled.module)
+    assert_round_trip(compiled.module, "<fuzz-roundtrip>")
 
 
 def check_ir_parses_or_reports(text: str) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from agentjit.ir import ForOp, ModuleOp, parse_ir, print_ir
-from agentjit.passes import PassContext, PassManager
+from agentjit.passes import PassManager
 from agentjit.passes.licm import LoopInvariantMotionPass
-from tests.helpers import compile_dsl, run_on_model, run_outcome
+from tests.helpers import assert_changes_once, compile_dsl, observe, run_outcome
 
 
 def licm(module: ModuleOp) -> str:
@@ -209,12 +209,7 @@ def test_sets_changed_only_when_it_changes_something() -> None:
     module = compile_dsl(
         "def main(xs: list[int], k: int) -> list[int]:\n    return [x + k * 2 for x in xs]\n"
     )
-    ctx = PassContext()
-    LoopInvariantMotionPass().run(module, ctx)
-    assert ctx.changed
-    again = PassContext()
-    LoopInvariantMotionPass().run(module, again)
-    assert not again.changed
+    assert_changes_once(LoopInvariantMotionPass(), module)
 
 
 PROGRAMS = [
@@ -252,8 +247,7 @@ PROGRAMS = [
 @pytest.mark.parametrize("source", PROGRAMS, ids=["reads", "range", "tracker"])
 def test_behaviour_is_preserved(source: str) -> None:
     module = compile_dsl(source)
-    before = [run_on_model(module, seed=seed) for seed in range(4)]
+    before = observe(module)
     licm(module)
     PassManager.from_pipeline("check-contracts").run(module)
-    after = [run_on_model(module, seed=seed) for seed in range(4)]
-    assert [(r, m.writes) for r, _, m in after] == [(r, m.writes) for r, _, m in before]
+    assert observe(module) == before

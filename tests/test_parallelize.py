@@ -15,14 +15,13 @@ from agentjit.ir import (
     TabOpenOp,
     ToolCallOp,
     VerifyError,
-    parse_ir,
     print_ir,
     verify,
 )
 from agentjit.ir.clone import clone_op
 from agentjit.passes import PassManager
 from agentjit.passes.dependence import critical_path
-from tests.helpers import compile_dsl, run_on_model
+from tests.helpers import assert_round_trip, compile_dsl, observe
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.agent"))
@@ -31,10 +30,6 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.agent"))
 def parallelize(module: ModuleOp, options: str = "max_tabs=4") -> ModuleOp:
     PassManager.from_pipeline(f"parallelize{{{options}}},check-contracts").run(module)
     return module
-
-
-def observed(module: ModuleOp) -> list:
-    return [(r, m.writes) for r, _, m in (run_on_model(module, seed=s) for s in range(5))]
 
 
 def tabs_of(module: ModuleOp) -> dict[str, set[int]]:
@@ -57,7 +52,7 @@ FANOUT = """
 
 def test_a_fan_out_loop_gets_a_tab_per_iteration() -> None:
     module = compile_dsl(FANOUT)
-    before, path_before = observed(module), critical_path(module.function("main"))
+    before, path_before = observe(module, range(5)), critical_path(module.function("main"))
     parallelize(module)
     loop = next(op for op in module.walk() if isinstance(op, ForOp) and op.init)
     assert loop.max_tabs == 4
@@ -67,7 +62,7 @@ def test_a_fan_out_loop_gets_a_tab_per_iteration() -> None:
     assert tabs_of(module) == {"open_category": {0}, "list_products": {0}, "product_details": {1}}
     assert critical_path(module.function("main")) == 2 + 2  # 8 trips / 4 tabs = 2 rounds
     assert path_before == 2 + 8
-    assert observed(module) == before
+    assert observe(module, range(5)) == before
 
 
 def test_a_loop_that_needs_a_listing_replays_the_navigation_that_showed_it() -> None:
@@ -83,13 +78,13 @@ def test_a_loop_that_needs_a_listing_replays_the_navigation_that_showed_it() -> 
             return len(items)
         """
     )
-    before = observed(module)
+    before = observe(module, range(5))
     parallelize(module)
     loop = next(op for op in module.walk() if isinstance(op, ForOp) and op.init)
     calls = [op.tool for op in loop.body.block.ops if isinstance(op, ToolCallOp)]
     assert calls == ["shop.open_category", "shop.add_to_basket"]  # rematerialized head
     assert loop.max_tabs == 4 and not loop.body.block.ops[0].hedgeable  # it writes
-    assert observed(module) == before
+    assert observe(module, range(5)) == before
 
 
 @pytest.mark.parametrize(
@@ -120,14 +115,14 @@ def test_loops_whose_iterations_depend_on_each_other_stay_serial(body: str) -> N
 
 def test_a_reduction_loop_is_split_and_its_page_work_parallelized() -> None:
     module = compile_dsl(REDUCTION)
-    before = observed(module)
+    before = observe(module, range(5))
     path_before = critical_path(module.function("main"))
     parallelize(module)
     loops = [op for op in module.function("main").body.block.ops if isinstance(op, ForOp)]
     assert [loop.attributes.get("max_tabs") for loop in loops] == [4, None]
     assert not tab_calls_in(loops[1])  # the reduction keeps no page work
     assert (path_before, critical_path(module.function("main"))) == (16, 4)
-    assert observed(module) == before
+    assert observe(module, range(5)) == before
     module = compile_dsl(REDUCTION)
     text = print_ir(module)
     assert print_ir(parallelize(module, "fission=false")) == text  # off: the loop stays
@@ -179,7 +174,7 @@ STATEMENTS = """
 
 def test_independent_statements_move_to_forked_tabs() -> None:
     module = compile_dsl(STATEMENTS)
-    before = observed(module)
+    before = observe(module, range(5))
     parallelize(module)
     opened = [op.tab for op in module.walk() if isinstance(op, TabOpenOp)]
     assert opened == [1, 2]
@@ -189,7 +184,7 @@ def test_independent_statements_move_to_forked_tabs() -> None:
         "search": {2},
     }
     assert critical_path(module.function("main")) == 2
-    assert observed(module) == before
+    assert observe(module, range(5)) == before
 
 
 def test_max_tabs_bounds_the_tabs_and_one_turns_the_pass_off() -> None:
@@ -214,13 +209,13 @@ def test_runs_fork_after_a_login() -> None:
             return len(mine) + len(first.comments) + len(second.comments)
         """
     )
-    before = observed(module)
+    before = observe(module, range(5))
     parallelize(module)
     main = module.function("main").body.block.ops
     assert [type(op).__name__ for op in main[:3]] == ["ToolCallOp", "TabOpenOp", "TabOpenOp"]
     assert main[0].tool == "tracker.login"
     assert tabs_of(module) == {"login": {0}, "view_ticket": {0, 2}, "query_tickets": {1}}
-    assert observed(module) == before
+    assert observe(module, range(5)) == before
 
 
 def test_a_run_that_could_see_a_later_write_stays() -> None:
@@ -251,10 +246,7 @@ def test_refuses_a_module_that_breaks_a_contract() -> None:
 def test_parallel_ir_round_trips_and_verifies(path: Path) -> None:
     module = compile_file(str(path)).module
     PassManager.from_pipeline("canonicalize,cse,dce,licm,parallelize").run(module)
-    text = print_ir(module)
-    again = parse_ir(text)
-    verify(again)
-    assert print_ir(again) == text
+    assert_round_trip(module)
 
 
 def test_verifier_rejects_a_parallel_loop_whose_iterations_share_the_tab() -> None:

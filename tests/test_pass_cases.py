@@ -19,7 +19,7 @@ import pytest
 
 from agentjit.ir import parse_ir, print_ir, verify
 from agentjit.passes import PassManager
-from tests.helpers import run_on_model
+from tests.helpers import observe
 
 CASES = sorted((Path(__file__).parent / "pass_cases").glob("*/*.ir"))
 UPDATE_GOLDENS = os.environ.get("AGENTJIT_UPDATE_GOLDENS") == "1"
@@ -39,7 +39,7 @@ def split_case(text: str) -> tuple[str, str, str]:
 def test_pass_case(path: Path) -> None:
     pipeline, source, expected = split_case(path.read_text())
     module = parse_ir(source, str(path))
-    before = [run_on_model(module, seed=seed) for seed in range(3)]
+    before = observe(module, range(3))
     PassManager.from_pipeline(pipeline).run(module)
     verify(module)
     out = print_ir(module)
@@ -47,5 +47,4 @@ def test_pass_case(path: Path) -> None:
         path.write_text(f"{RUN} {pipeline}\n{source}{EXPECT}{out}")
         return
     assert out == expected
-    after = [run_on_model(module, seed=seed) for seed in range(3)]
-    assert [(r, m.writes) for r, _, m in after] == [(r, m.writes) for r, _, m in before]
+    assert observe(module, range(3)) == before

@@ -11,9 +11,9 @@ from agentjit.cli import main
 from agentjit.cost.gantt import gantt_text, strategy_table
 from agentjit.cost.model import CostModel, Priors
 from agentjit.cost.rank import rank
-from agentjit.ir import parse_ir, print_ir, verify
+from agentjit.ir import parse_ir
 from agentjit.passes import PassContext, PassManager, PipelineError
-from tests.helpers import compile_dsl, run_outcome
+from tests.helpers import assert_round_trip, compile_dsl, run_outcome
 
 ROOT = Path(__file__).parent.parent
 FANOUT_PATH = ROOT / "examples" / "shop_fanout_details.agent"
@@ -41,10 +41,7 @@ def test_schedule_writes_the_choice_and_prediction_into_the_function() -> None:
 
 def test_scheduled_ir_round_trips_and_keeps_behaviour() -> None:
     module, _ = scheduled(FANOUT)
-    text = print_ir(module)
-    again = parse_ir(text)
-    verify(again)
-    assert print_ir(again) == text
+    assert_round_trip(module)
     before = compile_dsl(FANOUT)
     assert run_outcome(module)[0] == run_outcome(before)[0]
 
