@@ -104,7 +104,9 @@ def cmd_opt(args: argparse.Namespace) -> int:
         print_after=set(filter(None, args.print_after.split(","))),
         time_passes=args.time_passes,
     )
-    ctx = PassContext(options={"cost_model": _cost_model(args.profile)})
+    # Only `schedule` reads the cost model: other pipelines neither load NumPy nor open the store.
+    scheduling = any(p.name == "schedule" for p in passes)
+    ctx = PassContext(options={"cost_model": _cost_model(args.profile)} if scheduling else {})
     manager.run(module, ctx)
     if args.plot:
         _plot(ctx, args.plot)
@@ -138,11 +140,10 @@ def _plot(ctx: PassContext, path: str) -> None:
 
 def _render(module: ModuleOp, emit: str, ctx: PassContext | None = None) -> str:
     if emit == "schedule":
-        from agentjit.cost.gantt import gantt_text, strategy_table
+        from agentjit.cost.gantt import schedule_text
 
         result = ctx.options["schedule"]
-        table = strategy_table(result.predictions, result.objective)
-        return f"{table}\n\n{gantt_text(result.plan, result.best.strategy)}\n"
+        return schedule_text(result)
     if emit == "dot":
         from agentjit.ir.graph import dataflow_graph, to_dot
 

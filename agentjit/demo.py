@@ -42,7 +42,7 @@ PARALLEL = "canonicalize,check-contracts,cse,dce,licm,parallelize{max_tabs=4},sc
 def show_schedule(path: Path) -> None:
     """Parallelize a fan-out program and show its predicted schedule (cost-model priors)."""
     from agentjit import compile_file
-    from agentjit.cost.gantt import gantt_text, strategy_table
+    from agentjit.cost.gantt import schedule_text
     from agentjit.passes import PassContext, PassManager
 
     module = compile_file(path).module
@@ -50,5 +50,4 @@ def show_schedule(path: Path) -> None:
     PassManager.from_pipeline(PARALLEL).run(module, ctx)
     result = ctx.options["schedule"]
     print(f"== 5. {path.name} parallelized and scheduled (agentjit opt FILE --emit schedule)\n")
-    print(strategy_table(result.predictions, result.objective) + "\n")
-    print(gantt_text(result.plan, result.best.strategy))
+    print(schedule_text(result), end="")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from agentjit.cost.plan import FlatPlan, Strategy
+from agentjit.cost.plan import Choice, FlatPlan, Strategy
 from agentjit.cost.reference import Trace, python_schedule
 from agentjit.cost.simulate import Prediction
 
@@ -26,6 +26,12 @@ def strategy_table(predictions: Sequence[Prediction], objective: str) -> str:
             f"{p.strategy.label:<12} {_secs(p.mean):>9} {_secs(p.p50):>9} {_secs(p.p95):>9}{mark}"
         )
     return "\n".join(lines)
+
+
+def schedule_text(choice: Choice) -> str:
+    """The strategy table, a blank line, and the Gantt chart of the best strategy."""
+    table = strategy_table(choice.predictions, choice.objective)
+    return f"{table}\n\n{gantt_text(choice.plan, choice.best.strategy)}\n"
 
 
 def lanes(plan: FlatPlan, trace: Trace) -> dict[str, list[int]]:

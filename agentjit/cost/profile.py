@@ -13,17 +13,19 @@ import json
 import math
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, TextIO
 
 from agentjit.ir import SOURCES, UNKNOWN, CompilerError, Diagnostic, Location, error
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SCHEMA_VERSION = 1
 KINDS = ("latency", "trips", "branch", "length")
@@ -142,6 +144,8 @@ class ProfileStore:
 
     def values(self, kind: str, key: str, limit: int | None = None) -> np.ndarray:
         """The values of (kind, key) in the order recorded; only the newest `limit` if given."""
+        import numpy as np
+
         sql = "SELECT value FROM samples WHERE kind = ? AND key = ? ORDER BY id DESC"
         rows = self._query(sql, (kind, key), limit)
         return np.array([r[0] for r in reversed(rows)], dtype=np.float64)
@@ -154,6 +158,8 @@ class ProfileStore:
             " AND key = ? AND prompt_tokens IS NOT NULL AND output_tokens IS NOT NULL"
             " ORDER BY id DESC"
         )
+        import numpy as np
+
         rows = self._query(sql, (f"llm:{model}",), limit)
         return np.array(list(reversed(rows)), dtype=np.float64).reshape(-1, 3)
 
@@ -308,8 +314,15 @@ def _import_error(source: str, text: str, lineno: int, line: str, problem: str) 
 
 
 def _is_real(v: object) -> bool:
-    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+    return _is_int(v) or isinstance(v, float) or _is_numpy(v, "floating")
 
 
 def _is_int(v: object) -> bool:
-    return isinstance(v, int | np.integer) and not isinstance(v, bool)
+    return not isinstance(v, bool) and (isinstance(v, int) or _is_numpy(v, "integer"))
+
+
+def _is_numpy(v: object, kind: str) -> bool:
+    """A NumPy scalar of `kind`; without importing NumPy (a value can only be a NumPy scalar
+    once something else has imported it), so that the CLI starts fast."""
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(v, getattr(np, kind))

@@ -15,12 +15,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentjit.cost.distributions import Distribution
-from agentjit.cost.model import CostModel
 from agentjit.cost.profile import KINDS, ProfileError, ProfileStore
 from agentjit.ir import error
+
+if TYPE_CHECKING:
+    from agentjit.cost.distributions import Distribution
 
 _COLUMNS = ("kind", "key", "n", "source", "median", "mean", "p95")
 
@@ -60,6 +61,8 @@ def cmd_profile_show(args: argparse.Namespace) -> int:
         rows: list[dict[str, Any]] = []
     else:
         with ProfileStore(db) as store:
+            from agentjit.cost.model import CostModel  # NumPy: only when showing fits
+
             described = CostModel(store).describe()
         rows = [_row(kind, key, n, d) for kind, key, n, d in described if _wanted(args, kind)]
     if args.json:

@@ -125,7 +125,7 @@ class ExprLowerer:
         ):
             site = self.tools.sites[e.obj.id]
             if e.attr in site.tools:
-                message, hint = f"'{e.attr}' of site {site.name} is a tool: call it", ""
+                message = f"'{e.attr}' of site {site.name} is a tool: call it"
                 hint = f"{site.name}.{e.attr}(...)"
             else:
                 message = f"site {site.name} has no tool '{e.attr}'"

@@ -19,6 +19,7 @@ from lark.tree import Meta
 from agentjit.frontend import ast
 from agentjit.frontend.syntax import parse_tree
 from agentjit.ir import SOURCES, Diagnostic, Location, ParseError, error
+from agentjit.ir.parser import first_too_deep
 
 
 def _loc(file: str, meta: Meta | Token) -> Location:
@@ -326,9 +327,6 @@ def _too_deep(loc: Location) -> Diagnostic:
 
 def _check_tree_depth(tree: Tree, file: str) -> None:
     """Reject absurdly deep parse trees before any recursive stage sees them."""
-    stack: list[tuple[Tree, int]] = [(tree, 1)]
-    while stack:
-        node, level = stack.pop()
-        if level > MAX_NESTING:
-            raise ParseError(_too_deep(_loc(file, node.meta)))
-        stack.extend((child, level + 1) for child in node.children if isinstance(child, Tree))
+    node = first_too_deep(tree, MAX_NESTING)
+    if node is not None:
+        raise ParseError(_too_deep(_loc(file, node.meta)))

@@ -213,14 +213,23 @@ MAX_DEPTH = 400
 """How deeply IR text may nest (regions, lists); deeper text is rejected, not recursed into."""
 
 
-def _check_depth(tree: Tree, file: str) -> None:
+def first_too_deep(tree: Tree, limit: int) -> Tree | None:
+    """The first node nested deeper than `limit` levels (None if none is), found without
+    recursion, so absurdly deep trees are rejected before any recursive stage sees them."""
     stack: list[tuple[Tree, int]] = [(tree, 1)]
     while stack:
         node, level = stack.pop()
-        if level > MAX_DEPTH:
-            loc = _tok_loc(file, node)
-            raise ParseError(error("ir-syntax", f"IR nested more than {MAX_DEPTH} levels", loc))
+        if level > limit:
+            return node
         stack.extend((c, level + 1) for c in node.children if isinstance(c, Tree))
+    return None
+
+
+def _check_depth(tree: Tree, file: str) -> None:
+    node = first_too_deep(tree, MAX_DEPTH)
+    if node is not None:
+        loc = _tok_loc(file, node)
+        raise ParseError(error("ir-syntax", f"IR nested more than {MAX_DEPTH} levels", loc))
 
 
 def parse_ir(text: str, file: str = "<ir>") -> Operation:

@@ -52,7 +52,7 @@ from agentjit.passes.contract_domain import (
     value_key,
 )
 from agentjit.tools import UNKNOWN, Site, Tool, load_site
-from agentjit.tools.state import allowed_values, describe_pattern, param_ref
+from agentjit.tools.state import allowed_values, describe_pattern, matches, param_ref
 from agentjit.tools.statemachine import enabled, shortest_calls
 
 MAX_FIXPOINT_ROUNDS = 50
@@ -192,7 +192,7 @@ class ContractChecker:
                 allowed = allowed_values(pattern)
                 if allowed is None:
                     continue
-                bad = {v: w for v, w in values.items() if v is UNKNOWN or v not in allowed}
+                bad = {v: w for v, w in values.items() if not matches(pattern, v)}
             if bad:
                 self.violation(op, site, tool, name, pattern, bad, state)
 

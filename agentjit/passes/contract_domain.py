@@ -12,9 +12,8 @@ outputs flow into a value, for `requires_called`.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from agentjit.ir import (
     BlockArgument,
@@ -197,9 +196,3 @@ def _yield_origins(op: IfOp | ForOp, v: OpResult, seen: set[Value]) -> set[str]:
         elif v.index < len(values):
             out |= origins(values[v.index], seen)
     return out
-
-
-def fields_of(state: Mapping[str, Any], site: str) -> dict[str, Any]:
-    """The fields of one site in a `site.field`-keyed mapping, without the prefix."""
-    prefix = site + "."
-    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}

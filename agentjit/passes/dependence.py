@@ -35,6 +35,7 @@ from agentjit.ir import (
     Value,
 )
 from agentjit.passes.base import PassContext
+from agentjit.passes.effects import touches_tab
 
 DEFAULT_TRIP_COUNT = 8
 """Loop trip count assumed by `critical_path` when nothing better is known."""
@@ -100,10 +101,6 @@ def depends_on(graph: nx.DiGraph, later: Operation, earlier: Operation) -> bool:
 
 
 # ---- critical path ------------------------------------------------------------------------------
-
-
-def touches_tab(op: Operation) -> bool:
-    return isinstance(op, ToolCallOp) and any(isinstance(v.type, TabToken) for v in op.operands)
 
 
 def op_length(op: Operation, trip_count: int) -> float:

@@ -36,6 +36,7 @@ from agentjit.ir import (
     OpResult,
     Pure,
     RecordType,
+    TabToken,
     Terminator,
     ToolCallOp,
     UnaryOp,
@@ -44,6 +45,11 @@ from agentjit.ir import (
     YieldOp,
 )
 from agentjit.ir.types import NUMERIC
+
+
+def touches_tab(op: Operation) -> bool:
+    """A `tool.call` that consumes a tab token (it reads or drives a page)."""
+    return isinstance(op, ToolCallOp) and any(isinstance(v.type, TabToken) for v in op.operands)
 
 
 def is_read_only_call(op: Operation) -> bool:

@@ -35,19 +35,9 @@ from agentjit.ir import (
     Value,
     YieldOp,
 )
-from agentjit.ir.value import BlockArgument
 from agentjit.passes.base import Pass, PassContext
+from agentjit.passes.contract_domain import defined_inside
 from agentjit.passes.effects import is_read_only_call, never_fails
-
-
-def defined_inside(value: Value, loop: Operation) -> bool:
-    """Whether `value` is defined in a block nested (at any depth) in `loop`."""
-    block = value.block if isinstance(value, BlockArgument) else value.op.parent
-    while block is not None and block.parent_op is not None:
-        if block.parent_op is loop:
-            return True
-        block = block.parent_op.parent
-    return False
 
 
 def is_invariant(op: Operation, loop: ForOp) -> bool:

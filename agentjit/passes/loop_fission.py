@@ -78,9 +78,13 @@ def _effectful(op: Operation) -> bool:
     return op.has_trait(HasSideEffects) or any(v.type.is_token for v in op.operands)
 
 
-def split_loop(loop: ForOp) -> ForOp | None:
-    """Split off the page work of `loop` into a new loop before it (see the module docstring);
-    return the new loop, or None (nothing changed) when the loop does not qualify."""
+FissionPlan = tuple[int, list[ToolCallOp], list[Operation], list[Value]]
+"""Where the loop's tab is carried, its page chain, the ops that move, and the used output."""
+
+
+def fission_plan(loop: ForOp) -> FissionPlan | None:
+    """What `split_loop` would move, or None when the loop does not qualify. Changes nothing,
+    so a caller can decide before paying for a snapshot of the loop."""
     tabs = [i for i, v in enumerate(loop.init) if isinstance(v.type, TabToken)]
     if len(tabs) != 1 or any(v.type.is_token for i, v in enumerate(loop.init) if i != tabs[0]):
         return None
@@ -95,8 +99,15 @@ def split_loop(loop: ForOp) -> ForOp | None:
     exports = [c.output for c in chain if any(u.op not in ops for u in c.output.uses)]
     if len(exports) > 1:
         return None
+    return index, chain, ops, exports
+
+
+def split_loop(loop: ForOp, plan: FissionPlan) -> ForOp:
+    """Split the page work `plan` names off `loop` into a new loop before it (see the module
+    docstring); returns the new loop."""
+    index, chain, ops, exports = plan
     page_loop = _build_page_loop(loop, index, ops, exports)
-    _drop_page_work(loop, index, chain, exports, page_loop)
+    _drop_page_work(loop, chain, exports, page_loop)
     return page_loop
 
 
@@ -126,7 +137,7 @@ def _build_page_loop(loop: ForOp, index: int, ops: list, exports: list[Value]) -
 
 
 def _drop_page_work(
-    loop: ForOp, index: int, chain: list[ToolCallOp], exports: list[Value], page_loop: ForOp
+    loop: ForOp, chain: list[ToolCallOp], exports: list[Value], page_loop: ForOp
 ) -> None:
     """Remove the chain from the original loop; its one used output becomes outs[i]."""
     body = loop.body.block
@@ -161,4 +172,4 @@ def _add_counter(loop: ForOp) -> Value:
     return counter
 
 
-__all__ = ["split_loop"]
+__all__ = ["FissionPlan", "fission_plan", "split_loop"]

@@ -34,7 +34,7 @@ from agentjit.ir import (
     ToolCallOp,
     Value,
 )
-from agentjit.passes.parallelize import establish, hedgeable, starts_fresh
+from agentjit.passes.parallelize import establish, hedgeable, next_tab_number, starts_fresh
 from agentjit.passes.rewrite import Transaction
 from agentjit.tools import load_tool
 
@@ -163,9 +163,7 @@ class StatementParallelizer:
         self.module, self.func, self.max_tabs = module, func, max_tabs
         self.block = func.body.block
         self.tabs: list[NewTab] = []
-        self.next_number = 1 + max(
-            (op.tab for op in func.walk() if isinstance(op, TabOpenOp)), default=0
-        )
+        self.next_number = next_tab_number(func)
 
     def run(self) -> bool:
         moved = False

@@ -54,7 +54,7 @@ from agentjit.ir.ops.structure import yielded_values
 from agentjit.ir.ops.tabs import check_parallel_body
 from agentjit.passes.base import Pass, PassContext
 from agentjit.passes.check_contracts import ContractChecker
-from agentjit.passes.dependence import touches_tab
+from agentjit.passes.effects import touches_tab
 from agentjit.passes.rematerialize import (
     candidate_prefixes,
     insert_prefix,
@@ -269,14 +269,14 @@ class ParallelizePass(Pass):
         """Split a reduction loop's page work into a loop of its own and parallelize that;
         the split is kept only if the new loop runs in parallel (see `loop_fission.py`)."""
         from agentjit.ir.clone import clone_op
-        from agentjit.passes.loop_fission import split_loop
+        from agentjit.passes.loop_fission import fission_plan, split_loop
 
+        plan = fission_plan(loop)
+        if plan is None:
+            return False
         snapshot = clone_op(loop, {})  # unattached, but it registers uses: erase it when done
         carried = len(loop.init)
-        page_loop = split_loop(loop)
-        if page_loop is None:
-            snapshot.erase()
-            return False
+        page_loop = split_loop(loop, plan)
         if parallel_loop(module, page_loop, tab, self.max_tabs):
             snapshot.erase()
             return True

@@ -40,11 +40,6 @@ class Transaction:
         self.log.append(("insert", op))
         return op
 
-    def insert_after(self, block: Block, op: Operation, anchor: Operation) -> Operation:
-        block.insert_after(op, anchor)
-        self.log.append(("insert", op))
-        return op
-
     def set_attr(self, op: Operation, name: str, value: Any) -> None:
         self.log.append(("attr", op, name, op.attributes.get(name, _MISSING)))
         op.attributes[name] = value

@@ -45,7 +45,7 @@ from agentjit.ir import (
     Type,
 )
 from agentjit.tools.site import Site, Tool
-from agentjit.tools.state import UNKNOWN, allowed_values, describe_pattern, param_ref
+from agentjit.tools.state import UNKNOWN, allowed_values, describe_pattern, matches, param_ref
 
 MAX_ITEMS = 4
 """Synthesised lists hold 0..MAX_ITEMS items."""
@@ -181,8 +181,7 @@ class SiteModel:
             if ref is not None:
                 ok = current is not UNKNOWN and ref in kwargs and _same(current, kwargs[ref])
             else:
-                allowed = allowed_values(pattern)
-                ok = allowed is None or (current is not UNKNOWN and current in allowed)
+                ok = matches(pattern, current)
             if not ok:
                 raise ContractViolation(qname, name, describe_pattern(pattern), current)
 

@@ -93,6 +93,13 @@ def allowed_values(pattern: Pattern) -> frozenset[Any] | None:
     return frozenset([pattern])
 
 
+def matches(pattern: Pattern, value: Any) -> bool:
+    """Whether a known `value` satisfies a value/set pattern (ANY, UNKNOWN and $refs admit
+    anything; an UNKNOWN value satisfies no concrete pattern)."""
+    values = allowed_values(pattern)
+    return values is None or (value is not UNKNOWN and value in values)
+
+
 def describe_pattern(pattern: Pattern) -> str:
     ref = param_ref(pattern)
     if ref is not None:
@@ -114,9 +121,7 @@ class Contract:
     """Argument name -> tools one of which must have produced the argument's value."""
 
 
-def validate_contract(
-    tool: str, state: State, contract: Contract, params: set[str], tools: set[str] | None = None
-) -> None:
+def validate_contract(tool: str, state: State, contract: Contract, params: set[str]) -> None:
     """Raise ValueError naming the tool and field when the contract does not fit the schema."""
     for where, patterns in (("requires", contract.requires), ("ensures", contract.ensures)):
         for name, pattern in patterns.items():

@@ -13,26 +13,22 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from agentjit.tools.site import Site, Tool
-from agentjit.tools.state import ANY, UNKNOWN, allowed_values, param_ref
+from agentjit.tools.state import UNKNOWN, allowed_values, matches
+
+if TYPE_CHECKING:  # networkx loads in ~150 ms: only when a graph is built
+    import networkx as nx
 
 Node = tuple[tuple[str, Any], ...]
 """An abstract state restricted to Enum fields: sorted (field, value-or-UNKNOWN) pairs."""
 
 
-def _holds(pattern: Any, value: Any) -> bool:
-    values = allowed_values(pattern)
-    return values is None or (value is not UNKNOWN and value in values)
-
-
 def enabled(tool: Tool, state: Mapping[str, Any], enum_fields: Iterable[str]) -> bool:
     """Whether `tool`'s requirements on Enum fields hold in `state`."""
     return all(
-        _holds(tool.contract.requires[f], state.get(f, UNKNOWN))
+        matches(tool.contract.requires[f], state.get(f, UNKNOWN))
         for f in enum_fields
         if f in tool.contract.requires
     )
@@ -41,17 +37,10 @@ def enabled(tool: Tool, state: Mapping[str, Any], enum_fields: Iterable[str]) ->
 def after(tool: Tool, state: Mapping[str, Any], enum_fields: Iterable[str]) -> dict[str, Any]:
     """The Enum-field state after calling `tool` in `state`."""
     out = {f: state.get(f, UNKNOWN) for f in enum_fields}
-    for f in out:
-        pattern = tool.contract.ensures.get(f, None)
-        if f not in tool.contract.ensures:
-            continue
-        values = allowed_values(pattern)
-        if pattern is ANY or pattern is UNKNOWN or param_ref(pattern) or values is None:
-            out[f] = UNKNOWN
-        elif len(values) == 1:
-            out[f] = next(iter(values))
-        else:
-            out[f] = UNKNOWN
+    for f, pattern in tool.contract.ensures.items():
+        if f in out:
+            values = allowed_values(pattern)
+            out[f] = next(iter(values)) if values is not None and len(values) == 1 else UNKNOWN
     return out
 
 
@@ -62,6 +51,8 @@ def node_of(state: Mapping[str, Any], enum_fields: Iterable[str]) -> Node:
 @cache
 def state_graph(site: Site) -> nx.MultiDiGraph:
     """Every Enum-state of `site` and the tool calls between them (cached per site)."""
+    import networkx as nx
+
     fields = site.state.enum_fields()
     graph = nx.MultiDiGraph()
     domains = [(*kind.values, UNKNOWN) for kind in fields.values()]
@@ -81,11 +72,13 @@ def shortest_calls(
 ) -> list[str] | None:
     """The fewest tool calls that lead from `start` to a state meeting the Enum part of
     `requires` ([] if it already holds), or None when no sequence does."""
+    import networkx as nx
+
     fields = site.state.enum_fields()
     wanted = {f: p for f, p in requires.items() if f in fields}
     graph = state_graph(site)
     source = node_of(start, fields)
-    targets = [n for n in graph if all(_holds(p, dict(n)[f]) for f, p in wanted.items())]
+    targets = [n for n in graph if all(matches(p, dict(n)[f]) for f, p in wanted.items())]
     if not targets:
         return None
     best: list[str] | None = None
