@@ -15,8 +15,9 @@ ALLOWED = {
     "tools": {"ir", "tools", "sites"},  # the registry loads shipped sites by name
     "sites": {"ir", "tools", "sites"},
     "passes": {"ir", "tools", "cost", "passes"},
-    "backends": {"ir", "tools", "backends"},
-    "runtime": {"ir", "tools", "cost", "backends", "runtime"},
+    "backends": {"ir", "tools", "backends", "processes"},
+    "runtime": {"ir", "tools", "cost", "backends", "runtime", "processes"},
+    "webapps": {"webapps", "processes"},
 }
 
 

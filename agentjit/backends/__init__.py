@@ -1,2 +1,7 @@
-"""Browser backends implementing `agentjit.tools.Page` (Selenium, CDP). Nothing here yet:
-they arrive with the backends-and-runtime issue."""
+"""Browser backends implementing `agentjit.tools.Page`: `cdp` (the DevTools websocket, many tabs
+of one browser at once) and `selenium` (WebDriver, local chromedriver or a remote Grid).
+`launch_backend(name)` starts either; `chromium` finds and launches the browser itself."""
+
+from agentjit.backends.base import BACKENDS, Browser, BrowserContext, launch_backend
+
+__all__ = ["BACKENDS", "Browser", "BrowserContext", "launch_backend"]

@@ -1,7 +1,10 @@
 """The backend-neutral page primitives that tool implementations are written against.
 
 Backends (Selenium, CDP) implement this protocol; tools only ever see a `Page`. Every method is
-async and every wait is bounded by `timeout_s`.
+async and every wait is bounded by `timeout_s`. The element methods wait (bounded) for their
+selector to match; `texts` and `exists` read what is there now. `click` and `press` wait for a
+navigation they start to finish loading. Failures raise a `PageError` subclass that names the
+selector and the URL, so a tool or the runtime can say what was expected where.
 """
 
 from __future__ import annotations
@@ -23,3 +26,29 @@ class Page(Protocol):
     async def url(self) -> str: ...
     async def evaluate(self, script: str, timeout_s: float = 5.0) -> Any: ...
     async def screenshot(self) -> bytes: ...
+
+
+class PageError(RuntimeError):
+    """A page primitive failed; `url` is where the page was when it did."""
+
+    def __init__(self, message: str, *, url: str = "", selector: str = "") -> None:
+        where = f" (at {url})" if url else ""
+        super().__init__(message + where)
+        self.url = url
+        self.selector = selector
+
+
+class ElementNotFound(PageError):
+    """No element matched the selector within the timeout."""
+
+
+class PageTimeout(PageError):
+    """A navigation, load or command did not finish within its timeout."""
+
+
+class NavigationError(PageError):
+    """A navigation failed (network error, bad URL) or left the allowed origins."""
+
+
+class ScriptError(PageError):
+    """Script evaluated in the page threw."""
