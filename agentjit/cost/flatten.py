@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from agentjit.cost.builder import BROWSER, LLM, PlanBuilder
 from agentjit.cost.distributions import Distribution
@@ -28,6 +27,7 @@ from agentjit.cost.plan import (
     NodeInfo,
     ResourceRole,
 )
+from agentjit.cost.profile import op_key
 from agentjit.cost.template import Template
 from agentjit.ir import FuncOp, ModuleOp, Operation
 from agentjit.ir.block import Block
@@ -285,8 +285,7 @@ class Flattener:
         return self.joined(frozenset(found), TOP)
 
     def key(self, op: Operation) -> str:
-        loc = op.loc
-        return f"{self.func_name}@{Path(loc.file).name}:{loc.line}:{loc.col}"
+        return op_key(self.func_name, op)
 
     def lane(self, op: Operation, scope: Scope) -> str:
         tab = op.attributes.get("tab")

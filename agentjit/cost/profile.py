@@ -22,7 +22,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from agentjit.ir import SOURCES, UNKNOWN, CompilerError, Diagnostic, Location, error
+from agentjit.ir import (
+    SOURCES,
+    UNKNOWN,
+    CompilerError,
+    Diagnostic,
+    Location,
+    Operation,
+    error,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,6 +76,12 @@ class Sample:
     output_tokens: int | None = None
     run: str | None = None
     recorded_at: float = 0.0
+
+
+def op_key(function: str, op: Operation) -> str:
+    """The key a loop's trip counts or a branch's outcomes are stored under: where it is."""
+    loc = op.loc
+    return f"{function}@{Path(loc.file).name}:{loc.line}:{loc.col}"
 
 
 def sample_problem(s: Sample) -> str | None:

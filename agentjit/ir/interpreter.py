@@ -181,6 +181,12 @@ class Interpreter:
     """Ops that run regions or leave the process, by class."""
 
 
+def evaluate_pure(op: Operation, args: list[Any]) -> list[Any] | None:
+    """The results of a region-free pure op on operand values, or None for any other op."""
+    pure = _PURE.get(type(op)) or (_operator if isinstance(op, BinaryOp | UnaryOp) else None)
+    return None if pure is None else [pure(op, args)]
+
+
 def _operator(op: Operation, args: list[Any]) -> Any:
     return type(op).evaluate(*args)
 
@@ -197,4 +203,12 @@ _PURE: dict[type, Callable[[Any, list[Any]], Any]] = {
 """Region-free pure ops: (op, operand values) -> result."""
 
 
-__all__ = ["AssertionFailed", "Interpreter", "echo_llm", "get_field", "no_tools"]
+__all__ = [
+    "AssertionFailed",
+    "Interpreter",
+    "Token",
+    "echo_llm",
+    "evaluate_pure",
+    "get_field",
+    "no_tools",
+]
