@@ -3,6 +3,7 @@
     agentjit check FILE [--json]                 parse, lower, verify, check contracts
     agentjit opt FILE -p PIPELINE [options]      run passes; print IR, DOT or the schedule
     agentjit run FILE [--backend cdp|selenium]   run it on a real browser; trace, profile
+    agentjit serve oscar|trac [--port N]         a real web app on 127.0.0.1 to run against
     agentjit profile show|import|export          the latency profile store the cost model reads
     agentjit parse-ir FILE                       read textual IR, verify, print it back
     agentjit site [NAME] [--emit text|json|dot]  a site's tools, contracts and state machine
@@ -231,8 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_profile_parser(sub)
 
     from agentjit.run_cli import add_run_parser
+    from agentjit.webapps.cli import add_serve_parser
 
     add_run_parser(sub)
+    add_serve_parser(sub)
 
     demo = sub.add_parser("demo", help="a short guided tour on a shipped example")
     demo.set_defaults(func=cmd_demo, json=False)
