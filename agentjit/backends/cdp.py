@@ -100,8 +100,11 @@ class CdpPage:
             raise NavigationError(f"cannot open {url}: {result['errorText']}", url=url)
         if "loaderId" in result:  # a new document, not a same-document (#fragment) move
             if self.navigations == before:
+                # The reply beat the loading events: expect them (a finished future belongs
+                # to the previous document).
                 self.navigations += 1
-                self._loaded = self._loaded or asyncio.get_running_loop().create_future()
+                if self._loaded is None or self._loaded.done():
+                    self._loaded = asyncio.get_running_loop().create_future()
             await self._settle(before, timeout_s, f"goto {url}")
 
     async def url(self) -> str:
