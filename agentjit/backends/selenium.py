@@ -114,8 +114,20 @@ class SeleniumPage:
 
         await self._run(load, timeout_s + SLACK_S, f"goto {url}")
 
+    def _settle(self) -> None:
+        """Let a navigation the last input scheduled begin, then wait for it to load."""
+        # A form submit is scheduled, not started, when click() returns; after one macrotask
+        # it has started, and chromedriver waits for a pending navigation before a command.
+        with contextlib.suppress(WebDriverException):  # the page unloaded: it started
+            self.driver.execute_async_script("setTimeout(arguments[arguments.length - 1], 0)")
+        self.driver.execute_script("return document.readyState")
+
     async def click(self, selector: str, timeout_s: float = 5.0) -> None:
-        await self._on_element(selector, timeout_s, lambda el: el.click(), f"click {selector}")
+        def click(el: WebElement) -> None:
+            el.click()
+            self._settle()
+
+        await self._on_element(selector, timeout_s, click, f"click {selector}")
 
     async def fill(self, selector: str, text: str, timeout_s: float = 5.0) -> None:
         def type_text(el: WebElement) -> None:
@@ -146,7 +158,12 @@ class SeleniumPage:
         if key not in KEYS and len(key) != 1:
             raise ValueError(f"unknown key {key!r}; expected one character or {sorted(KEYS)}")
         keys = KEYS.get(key, key)
-        await self._on_element(selector, timeout_s, lambda el: el.send_keys(keys), f"press {key}")
+
+        def press(el: WebElement) -> None:
+            el.send_keys(keys)
+            self._settle()
+
+        await self._on_element(selector, timeout_s, press, f"press {key}")
 
     async def text(self, selector: str, timeout_s: float = 5.0) -> str:
         return await self._on_element(

@@ -14,13 +14,14 @@ class or href, never by visible text: Trac's stylesheet upper-cases the navigati
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from agentjit.tools import Enum, Page, Site, State, Text
+from agentjit.tools import Enum, Page, PageError, Site, State, Text
 
 site = Site(
     "tracker",
@@ -195,6 +196,10 @@ async def login(page: Page, user: str, password: str) -> None:
     await page.fill("#acctmgr_loginform #username", user)
     await page.fill("#acctmgr_loginform #password", password)
     await page.click("#acctmgr_loginform input[type=submit]")
+    # A backend may hand control back before the posted form's redirect lands: wait (bounded)
+    # for the logged-in marker or Trac's own error before reading the state.
+    with contextlib.suppress(PageError):
+        await page.wait_for("#metanav form#logout, #warning, .system-message", timeout_s=10.0)
     state = await _state(page)
     if not state.get("loggedIn") or str(state.get("user", "")).strip() != user:
         raise TrackerError(f"login as {user!r} failed: {await _problem(page)}")
