@@ -36,7 +36,9 @@ from agentjit.backends.base import launch_backend  # noqa: E402
 from agentjit.cost.model import CostModel  # noqa: E402
 from agentjit.cost.profile import ProfileStore  # noqa: E402
 from agentjit.passes import PassContext, PassManager  # noqa: E402
+from agentjit.runtime import call_tool  # noqa: E402
 from agentjit.runtime.run import run_module  # noqa: E402
+from agentjit.tools import load_site  # noqa: E402
 
 FANOUT = ROOT / "examples" / "shop_fanout_details.agent"
 SERIAL = "canonicalize,check-contracts,cse,dce,schedule"
@@ -109,7 +111,7 @@ def compiled(pipeline: str, store: ProfileStore | None = None):
     return module
 
 
-async def ceiling(base: str, urls: list[str], category_url: str) -> float:
+async def ceiling(category_url: str, urls: list[str]) -> float:
     """The category load, then every product page at once, each on its own tab, raw CDP."""
     async with launch_backend("cdp") as browser:
         context = await browser.new_context()
@@ -140,9 +142,8 @@ async def fanout(url: str, repeats: int) -> None:
             )
         speedup = results[backend, "serial"] / results[backend, "parallel"]
         print(f"{backend}: parallel is {speedup:.2f}x faster than serial")
-    last = await run_module(compiled(PARALLEL, store), sites=sites)
-    product_urls = await product_pages(url)
-    ceilings = [await ceiling(url, product_urls, product_urls[-1]) for _ in range(repeats)]
+    category_url, product_urls = await fanout_pages(url)
+    ceilings = [await ceiling(category_url, product_urls) for _ in range(repeats)]
     best = statistics.median(ceilings)
     print(f"ceiling (raw CDP, {len(product_urls)} loads at once): {best:.3f} s")
     share = best / results["cdp", "parallel"]
@@ -152,18 +153,17 @@ async def fanout(url: str, repeats: int) -> None:
     print("\n3. Predicted vs measured (parallel plan, CDP, after the warm-up runs above)")
     error = (measured - predicted) / predicted
     print(f"predicted {predicted:.3f} s, measured {measured:.3f} s: {error:+.0%} (goal within 15%)")
-    del last
 
 
-async def product_pages(url: str) -> list[str]:
-    """Absolute URLs of the first 8 products of Books, read from the live listing."""
+async def fanout_pages(url: str) -> tuple[str, list[str]]:
+    """The pages the fan-out loads: the Books category and its first 8 products."""
     async with launch_backend("cdp") as browser:
         page = await (await browser.new_context()).new_page()
-        await page.goto(url + "/catalogue/")
+        await call_tool(load_site("shop"), "open_category", page, url, name="Books")
         links = await page.evaluate(
             "[...document.querySelectorAll('article.product_pod h3 a')].map(a => a.href)"
         )
-        return list(links)[:8]
+        return await page.url(), list(links)[:8]
 
 
 def report_fanout(repeats: int) -> None:

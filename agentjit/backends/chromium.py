@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from agentjit.processes import stop_group
@@ -73,13 +73,11 @@ class ChromiumProcess:
     process: subprocess.Popen
     ws_url: str
     profile: Path
-    owned_profile: bool = field(default=True)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the whole process group (renderers, GPU and crashpad helpers included)."""
         stop_group(self.process, timeout_s)
-        if self.owned_profile:
-            shutil.rmtree(self.profile, ignore_errors=True)
+        shutil.rmtree(self.profile, ignore_errors=True)
 
 
 def launch_for_cdp(

@@ -14,7 +14,14 @@ from typing import Any
 
 from agentjit.ir import CompilerError, Operation, error
 from agentjit.tools.site import Site, Tool
-from agentjit.tools.state import ANY, UNKNOWN, describe_pattern, matches, param_ref
+from agentjit.tools.state import (
+    ANY,
+    UNKNOWN,
+    describe_pattern,
+    matches,
+    param_ref,
+    same_value,
+)
 
 
 class RunError(CompilerError):
@@ -30,13 +37,8 @@ class RunError(CompilerError):
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equality that does not let True stand for 1, and compares numbers loosely by value."""
-    if isinstance(a, bool) != isinstance(b, bool):
-        return False
-    try:
-        return bool(a == b) or str(a) == str(b)
-    except Exception:
-        return False
+    """`same_value`, or equal as text: the page shows `7` where the program holds 7."""
+    return same_value(a, b) or (isinstance(a, bool) == isinstance(b, bool) and str(a) == str(b))
 
 
 def violations(

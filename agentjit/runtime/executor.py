@@ -23,7 +23,7 @@ from typing import Any
 from agentjit.cost.profile import op_key
 from agentjit.ir import ModuleOp, Operation
 from agentjit.ir.block import Block
-from agentjit.ir.interpreter import AssertionFailed, Interpreter, evaluate_pure
+from agentjit.ir.interpreter import Interpreter, evaluate_pure
 from agentjit.ir.ops import (
     AssertOp,
     BuiltinCallOp,
@@ -201,11 +201,10 @@ class Executor:
     # ---- tabs --------------------------------------------------------------------------------
 
     async def open_tab(self, op: TabOpenOp) -> TabToken:
-        async def record_open(started: float) -> None:
-            start = started - self.recorder.started
-            self.recorder.add(0, "tab.open", start, {}, True)
-
-        return await self.pool.acquire(record_open)
+        start = self.recorder.now()
+        token = await self.pool.acquire()
+        self.recorder.add(token.number, "tab.open", start, {}, True)
+        return token
 
     def close_tab(self, op: TabCloseOp, token: Any) -> None:
         if isinstance(token, TabToken) and token is not self.main:
@@ -341,4 +340,4 @@ def _forward(source: asyncio.Future[Any], target: asyncio.Future[Any]) -> None:
     source.add_done_callback(copy)
 
 
-__all__ = ["AssertionFailed", "Executor", "RunSettings"]
+__all__ = ["Executor", "RunSettings"]

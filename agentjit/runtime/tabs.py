@@ -9,8 +9,6 @@ made on tab 0 carries over.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from agentjit.backends.base import BrowserContext
@@ -42,7 +40,7 @@ class TabPool:
         self._idle: list[TabToken] = []
         self._made = 0
 
-    async def acquire(self, on_new: Callable[[float], Awaitable[None]] | None = None) -> TabToken:
+    async def acquire(self) -> TabToken:
         try:
             await asyncio.wait_for(self._slots.acquire(), self.acquire_timeout_s)
         except TimeoutError as e:
@@ -52,13 +50,9 @@ class TabPool:
         if self._idle:
             return self._idle.pop()
         try:
-            started = time.perf_counter()
             self._made += 1
             number = self._made  # read before the await: other acquires run meanwhile
-            token = TabToken(await self.context.new_page(), number)
-            if on_new is not None:
-                await on_new(started)
-            return token
+            return TabToken(await self.context.new_page(), number)
         except BaseException:
             self._slots.release()
             raise

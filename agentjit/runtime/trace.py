@@ -84,7 +84,7 @@ class Recorder:
             events.append(
                 {
                     "name": s.name,
-                    "cat": "tool" if "." in s.name and not s.name.startswith("tab.") else "prim",
+                    "cat": _category(s),
                     "ph": "X",
                     "pid": 1,
                     "tid": s.row,
@@ -117,6 +117,12 @@ class Recorder:
         fig.tight_layout()
         fig.savefig(path)
         plt.close(fig)
+
+
+def _category(s: Slice) -> str:
+    if s.row == LLM_ROW:
+        return "llm"
+    return "prim" if s.name.startswith("tab.") else "tool"
 
 
 def _jsonable(args: dict[str, Any]) -> dict[str, Any]:

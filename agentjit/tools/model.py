@@ -45,7 +45,14 @@ from agentjit.ir import (
     Type,
 )
 from agentjit.tools.site import Site, Tool
-from agentjit.tools.state import UNKNOWN, allowed_values, describe_pattern, matches, param_ref
+from agentjit.tools.state import (
+    UNKNOWN,
+    allowed_values,
+    describe_pattern,
+    matches,
+    param_ref,
+    same_value,
+)
 
 MAX_ITEMS = 4
 """Synthesised lists hold 0..MAX_ITEMS items."""
@@ -179,7 +186,7 @@ class SiteModel:
             current = self.current.get(f"{site.name}.{name}", UNKNOWN)
             ref = param_ref(pattern)
             if ref is not None:
-                ok = current is not UNKNOWN and ref in kwargs and _same(current, kwargs[ref])
+                ok = current is not UNKNOWN and ref in kwargs and same_value(current, kwargs[ref])
             else:
                 ok = matches(pattern, current)
             if not ok:
@@ -316,7 +323,7 @@ def with_defaults(tool: Tool, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def contains_value(haystack: Any, needle: Any) -> bool:
     """Whether `needle` equals `haystack` or something inside it (dict values, list items)."""
-    if _same(haystack, needle):
+    if same_value(haystack, needle):
         return True
     if isinstance(haystack, Mapping):
         return any(contains_value(v, needle) for v in haystack.values())
@@ -326,16 +333,6 @@ def contains_value(haystack: Any, needle: Any) -> bool:
         parts = (getattr(haystack, f.name) for f in dataclasses.fields(haystack))
         return any(contains_value(v, needle) for v in parts)
     return False
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equality that does not let True stand for 1 (a flag is not an id)."""
-    if isinstance(a, bool) != isinstance(b, bool):
-        return False
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
 
 
 __all__ = ["VOCABULARY", "Call", "ContractViolation", "SiteModel", "contains_value"]

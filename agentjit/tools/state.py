@@ -100,6 +100,16 @@ def matches(pattern: Pattern, value: Any) -> bool:
     return values is None or (value is not UNKNOWN and value in values)
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """Equality that does not let True stand for 1 (a flag is not an id)."""
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
 def describe_pattern(pattern: Pattern) -> str:
     ref = param_ref(pattern)
     if ref is not None:

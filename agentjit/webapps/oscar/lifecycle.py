@@ -9,22 +9,19 @@ imports agentjit.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 
 from agentjit.webapps.oscar import catalogue
 from agentjit.webapps.server import AppError, AppServer, free_port, run_checked
+from agentjit.webapps.templates import cached_template, dist_version, fresh_copy_of
 
 PROJECT_DIR = Path(__file__).parent / "project"
 SETTINGS_MODULE = "bench_shop.settings"
@@ -104,75 +101,23 @@ def seed_inputs_hash() -> str:
     for path in sorted(p for p in project.rglob("*") if p.is_file() and p.suffix != ".pyc"):
         digest.update(str(path.relative_to(project)).encode() + b"\0" + path.read_bytes())
     for name in _DISTRIBUTIONS:
-        digest.update(f"{name}={_version(name)}".encode())
+        digest.update(f"{name}={dist_version(name)}".encode())
     return digest.hexdigest()[:16]
 
 
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "missing"
-
-
-def default_cache_root() -> Path:
-    """Where seeded templates are cached: `~/.cache/agentjit/webapps` (or under $XDG_CACHE_HOME)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "agentjit" / "webapps"
+def _finished(data_dir: Path) -> bool:
+    return (data_dir / MARKER).exists()
 
 
 def seeded_template(cache_root: Path | None = None) -> Path:
-    """A seeded data directory to copy from, seeded once per set of seed inputs and cached.
-
-    Seeding happens in a temporary sibling directory that is renamed into place when complete,
-    under a file lock, so concurrent callers seed once and nobody sees a half-finished seed.
-    """
-    root = Path(cache_root) if cache_root is not None else default_cache_root()
-    target = root / f"oscar-{seed_inputs_hash()}"
-    if (target / MARKER).exists():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / f".{target.name}.lock", timeout_s=900):
-        if (target / MARKER).exists():
-            return target
-        if target.exists():  # left over from an interrupted run that never got its marker
-            shutil.rmtree(target)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
-        try:
-            seed(scratch / "data")
-            os.rename(scratch / "data", target)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-    return target
-
-
-@contextlib.contextmanager
-def _locked(path: Path, timeout_s: float) -> Iterator[None]:
-    with open(path, "w") as handle:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise AppError(f"{path} stayed locked for {timeout_s:.0f} s") from None
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """A seeded data directory to copy from, seeded once per set of seed inputs and cached
+    (`agentjit.webapps.templates`)."""
+    return cached_template(f"oscar-{seed_inputs_hash()}", seed, _finished, cache_root)
 
 
 def fresh_copy(template: Path, dest: Path) -> Path:
     """Copy a seeded data directory to `dest` (which must not exist or be empty); return `dest`."""
-    template, dest = Path(template), Path(dest)
-    if not (template / MARKER).exists():
-        raise AppError(f"{template} is not a finished seed (no {MARKER})")
-    if dest.exists() and any(dest.iterdir()):
-        raise AppError(f"{dest} is not empty; a fresh copy needs an empty directory")
-    shutil.copytree(template, dest, dirs_exist_ok=True)
-    return dest
+    return fresh_copy_of(template, dest, _finished, "shop")
 
 
 def start(data_dir: Path, *, port: int | None = None, log_path: Path | None = None) -> AppServer:

@@ -15,22 +15,19 @@ Seeding runs `populate.py` in a child interpreter, so this process never imports
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from agentjit.webapps.server import AppError, AppServer, free_port, run_checked
+from agentjit.webapps.templates import cached_template, dist_version, fresh_copy_of
 from agentjit.webapps.trac import data
 from agentjit.webapps.trac.db import comments, tickets
 
 __all__ = ["comments", "db_path", "fresh_copy", "seed", "seeded_template", "start", "tickets"]
 
 _POPULATE = Path(__file__).with_name("populate.py")
-_DEFAULT_CACHE = Path("~/.cache/agentjit/webapps")
 
 
 def db_path(env_dir: Path) -> Path:
@@ -61,52 +58,23 @@ def _seed_hash() -> str:
     h.update(json.dumps(data.spec(), sort_keys=True).encode())
     h.update(_POPULATE.read_bytes())
     for dist in ("trac", "TracAccountManager", "passlib"):
-        h.update(f"{dist}={_version(dist)};".encode())
+        h.update(f"{dist}={dist_version(dist)};".encode())
     return h.hexdigest()[:16]
 
 
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError as e:
-        raise AppError(f"{dist} is not installed for {sys.executable}") from e
+def _finished(env_dir: Path) -> bool:
+    return db_path(env_dir).is_file()
 
 
 def seeded_template(cache_root: Path | None = None) -> Path:
-    """A seeded environment cached as `cache_root/trac-<hash>`; seeded on first use only.
-
-    The seed happens in a temporary sibling directory that is renamed into place, so concurrent
-    callers and interrupted runs never leave a half-seeded template behind. Treat the result as
-    read-only and work on a `fresh_copy`.
-    """
-    root = Path(cache_root if cache_root is not None else _DEFAULT_CACHE).expanduser()
-    target = root / f"trac-{_seed_hash()}"
-    if db_path(target).is_file():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
-    try:
-        seed(staging)
-        try:
-            os.rename(staging, target)
-        except OSError:
-            if not db_path(target).is_file():  # lost a race to another seeder: fine
-                raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
+    """A seeded environment cached as `cache_root/trac-<hash>`; seeded on first use only
+    (`agentjit.webapps.templates`). Treat it as read-only and work on a `fresh_copy`."""
+    return cached_template(f"trac-{_seed_hash()}", seed, _finished, cache_root)
 
 
 def fresh_copy(template: Path, dest: Path) -> Path:
     """Copy a seeded environment to `dest` (absent or empty) for one test or task to modify."""
-    template, dest = Path(template), Path(dest)
-    if not db_path(template).is_file():
-        raise AppError(f"{template} is not a seeded Trac environment (no db/trac.db)")
-    if dest.exists() and any(dest.iterdir()):
-        raise AppError(f"cannot copy the Trac template into {dest}: expected an empty directory")
-    shutil.copytree(template, dest, dirs_exist_ok=True)
-    return dest
+    return fresh_copy_of(template, dest, _finished, "Trac")
 
 
 def _tracd_command() -> list[str]:
