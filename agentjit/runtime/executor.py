@@ -201,8 +201,11 @@ class Executor:
     # ---- tabs --------------------------------------------------------------------------------
 
     async def open_tab(self, op: TabOpenOp) -> TabToken:
+        # Waiting for a free slot is the pool's queueing, which the cost model simulates
+        # itself; only getting the page is the latency of tab.open.
+        await self.pool.reserve()
         start = self.recorder.now()
-        token = await self.pool.acquire()
+        token = await self.pool.take()
         self.recorder.add(token.number, "tab.open", start, {}, True)
         return token
 

@@ -41,12 +41,20 @@ class TabPool:
         self._made = 0
 
     async def acquire(self) -> TabToken:
+        await self.reserve()
+        return await self.take()
+
+    async def reserve(self) -> None:
+        """Wait (bounded) until fewer than `limit` tabs are in use, and claim one slot."""
         try:
             await asyncio.wait_for(self._slots.acquire(), self.acquire_timeout_s)
         except TimeoutError as e:
             raise PageTimeout(
                 f"no free tab within {self.acquire_timeout_s:.0f} s ({self.limit} in use)"
             ) from e
+
+    async def take(self) -> TabToken:
+        """The page for a reserved slot: an idle one, else a new one."""
         if self._idle:
             return self._idle.pop()
         try:
