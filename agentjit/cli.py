@@ -4,6 +4,9 @@
     agentjit opt FILE -p PIPELINE [options]      run passes; print IR, DOT or the schedule
     agentjit run FILE [--backend cdp|selenium]   run it on a real browser; trace, profile
     agentjit serve oscar|trac [--port N]         a real web app on 127.0.0.1 to run against
+    agentjit plan "TASK" --site SITE [-k K]      ask a model for k programs; keep the cheapest valid
+    agentjit cache ls|clear                      the plan cache (repeated tasks need no model call)
+    agentjit llm serve|install|status            the local model endpoint (llama.cpp, SmolLM2)
     agentjit profile show|import|export          the latency profile store the cost model reads
     agentjit parse-ir FILE                       read textual IR, verify, print it back
     agentjit site [NAME] [--emit text|json|dot]  a site's tools, contracts and state machine
@@ -121,15 +124,9 @@ def cmd_opt(args: argparse.Namespace) -> int:
 
 
 def _cost_model(profile: str | None) -> CostModel:
-    """A cost model over the profile store: `--profile`, else $AGENTJIT_PROFILE or the default
-    path when that file exists, else the priors alone."""
-    from agentjit.cost.model import CostModel
-    from agentjit.cost.profile import ProfileStore
+    from agentjit.cost.model import cost_model_for
 
-    path = Path(profile) if profile else ProfileStore.default_path()
-    if profile is None and not path.exists():
-        return CostModel()
-    return CostModel(ProfileStore(path))
+    return cost_model_for(profile)
 
 
 def _plot(ctx: PassContext, path: str) -> None:
@@ -236,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_parser(sub)
     add_serve_parser(sub)
+
+    from agentjit.localllm.cli import add_llm_parser
+    from agentjit.planner.cli import add_plan_parsers
+
+    add_plan_parsers(sub)
+    add_llm_parser(sub)
 
     demo = sub.add_parser("demo", help="a short guided tour on a shipped example")
     demo.set_defaults(func=cmd_demo, json=False)

@@ -18,6 +18,9 @@ ALLOWED = {
     "backends": {"ir", "tools", "backends", "processes"},
     "runtime": {"ir", "tools", "cost", "backends", "runtime", "processes"},
     "webapps": {"webapps", "processes"},
+    "localllm": {"localllm", "processes", "webapps"},
+    "planner": {"ir", "frontend", "tools", "passes", "cost", "planner", "localllm"},
+    "agent": {"ir", "tools", "cost", "backends", "runtime", "planner", "agent", "passes"},
 }
 
 

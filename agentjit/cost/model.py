@@ -216,6 +216,17 @@ class CostModel:
         return self.primitive_latency(key)
 
 
+def cost_model_for(profile: str | None = None) -> CostModel:
+    """A cost model over the profile store: `profile`, else $AGENTJIT_PROFILE or the default
+    path when that file exists, else the priors alone."""
+    from pathlib import Path
+
+    path = Path(profile) if profile else ProfileStore.default_path()
+    if profile is None and not path.exists():
+        return CostModel()
+    return CostModel(ProfileStore(path))
+
+
 def _fit_llm(rows: np.ndarray, prior_coef: np.ndarray) -> tuple[np.ndarray, float, int]:
     """Least squares latency ~ base + a*prompt + b*output, coefficients clipped at 0.
 

@@ -70,7 +70,9 @@ def _tab_positions(values: tuple[Value, ...] | list[Value]) -> list[int]:
 class ContractChecker:
     """Runs the abstract interpretation over one module and collects diagnostics."""
 
-    def __init__(self, module: ModuleOp) -> None:
+    def __init__(self, module: ModuleOp, observed: dict[str, dict[str, Any]] | None = None) -> None:
+        self.observed = observed or {}
+        """`site` -> field -> value seen on the live page: where `main`'s tab starts."""
         self.sites: dict[str, Site] = {}
         for name in module.uses:
             site = load_site(name)
@@ -89,8 +91,9 @@ class ContractChecker:
     def check(self, module: ModuleOp) -> None:
         for func in module.functions:
             block = func.body.block
-            for i in _tab_positions(block.args):
-                self.states[block.args[i]] = self.fresh_tab()
+            for n, i in enumerate(_tab_positions(block.args)):
+                live = func.start_state if n == 0 else None
+                self.states[block.args[i]] = self.live_tab(live) if live else self.fresh_tab()
             self.walk(block)
         self.warn_unread_writes(module)
         self.warn_dead_asserts(module)
@@ -102,6 +105,17 @@ class ContractChecker:
             for site in self.sites.values()
             for name, value in site.start_state().items()
         }
+
+    def live_tab(self, observed: dict[str, dict[str, Any]]) -> TabState:
+        """A fresh tab overridden by the observed fields (re-planning continues a live tab)."""
+        state = self.fresh_tab()
+        seen = Witness("observed", None)
+        for site_name, fields in observed.items():
+            for name, value in fields.items():
+                key = f"{site_name}.{name}"
+                if key in state and value is not None:
+                    state[key] = single(value, seen)
+        return state
 
     def walk(self, block: Block) -> None:
         for op in block.ops:
@@ -344,7 +358,9 @@ class CheckContractsPass(Pass):
     """Check every tool call's contract on every path (see the module docstring).
 
     Legal on any verified module; changes nothing. Raises `PassError` with one located
-    diagnostic per violated requirement; adds warnings to `ctx.warnings`.
+    diagnostic per violated requirement; adds warnings to `ctx.warnings`. A function with a
+    `start_state` attribute starts its first tab in that state instead of a fresh tab's:
+    re-planning from where a failed run stopped.
     """
 
     name = "check-contracts"

@@ -43,6 +43,8 @@ class Witness:
     loc: Location | None
 
     def __str__(self) -> str:
+        if self.loc is None and self.tool == "observed":
+            return "the page as observed when the previous plan stopped"
         if self.loc is None:
             return "the state of a fresh tab"
         return f"{self.tool} at line {self.loc.line}"

@@ -37,6 +37,9 @@ class FuncOp(Operation):
     """Literal default values of parameters, by name."""
     schedule = attr(dict, optional=True)
     """Set by the `schedule` pass: the chosen strategy and its predicted makespan."""
+    start_state = attr(dict, optional=True)
+    """`site` -> field -> value: the live tab this function continues (a re-plan after a
+    failed run), instead of a fresh tab. Contract checks start from it."""
     body = region()
     traits = frozenset({IsolatedFromAbove})
 
