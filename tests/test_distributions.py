@@ -56,7 +56,16 @@ def test_shrinkage_formula() -> None:
     prior = lognormal(1.0, 0.5)
     d = fit([math.e, math.e], prior, prior_weight=2.0)
     assert d.mu == pytest.approx(0.5)
-    assert d.sigma**2 == pytest.approx((2 * (0.25 + 0.25) + 2 * 0.25) / 4)
+    assert d.sigma**2 == pytest.approx((2 * 0.25 + 2 * 0.0) / 4)
+
+
+def test_a_far_prior_does_not_widen_a_few_tight_samples() -> None:
+    """Warm-pool tab.open: 5 us samples against a 50 ms prior. The fit's mean moves toward the
+    samples; the gap between the two must not turn into seconds of spread."""
+    prior = lognormal(0.050, 0.5)
+    d = fit([5e-6, 6e-6, 5e-6, 7e-6], prior, prior_weight=3.0)
+    assert d.sigma < 0.5
+    assert d.mean() < prior.mean()
 
 
 def test_empirical_kicks_in_at_empirical_min() -> None:
