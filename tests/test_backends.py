@@ -54,6 +54,35 @@ async def test_link_click_and_enter_key_navigate(page, static_site) -> None:  # 
     assert (await page.url()).startswith(static_site + "/second.html?q=pressed")
 
 
+@pytest.mark.parametrize(
+    ("selector", "query"),
+    [
+        ("#script-submit", "?via=form-submit"),  # form.submit() from a click handler
+        ("#script-location", "?via=location"),  # location set by a click handler
+        ("#inside-button", "?via=nested"),  # a click inside a submit button submits its form
+    ],
+)
+async def test_a_click_that_navigates_by_script_waits_for_the_next_page(
+    page,
+    static_site,  # noqa: F811
+    selector: str,
+    query: str,
+) -> None:
+    await page.goto(static_site + "/clicks.html")
+    await page.click(selector)
+    assert await page.url() == f"{static_site}/second.html{query}"  # read right after: no wait
+    assert await page.text("#query") == query
+
+
+async def test_clicks_that_do_not_navigate_stay_on_the_page(page, static_site) -> None:  # noqa: F811
+    await page.goto(static_site + "/clicks.html")
+    await page.click("#box")
+    await page.click("#box")
+    await page.click("#box")
+    assert await page.evaluate("document.querySelector('#box').checked") is True
+    assert (await page.url()).endswith("/clicks.html")
+
+
 async def test_click_without_navigation_and_waiting_for_late_content(page) -> None:
     await page.click("#counter")
     await page.click("#counter")

@@ -1,4 +1,5 @@
-"""The profile store (SQLite, append-only, JSON-lines import/export) and `agentjit profile`."""
+"""The profile store (SQLite, append-only, JSON-lines import/export, latencies per backend with
+a backend-agnostic fallback, the version-1 upgrade) and `agentjit profile`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import threading
 import numpy as np
 import pytest
 
-from agentjit.cost.profile import ProfileError, ProfileStore, Sample
+from agentjit.cost.model import CostModel
+from agentjit.cost.profile import SCHEMA_VERSION, ProfileError, ProfileStore, Sample
 from agentjit.cost.profile_cli import add_profile_parser
+from agentjit.ir import Effects
 
 
 def _store(tmp_path: pathlib.Path, name: str = "p.sqlite") -> ProfileStore:
@@ -53,7 +56,8 @@ def test_append_values_keys(tmp_path: pathlib.Path) -> None:
 def test_recorded_at_defaults_to_now(tmp_path: pathlib.Path) -> None:
     with _store(tmp_path) as store:
         store.append([Sample("latency", "x", 0.1)])
-        assert _rows(store)[0][-1] > 1.6e9
+        (recorded,) = store._conn.execute("SELECT recorded_at FROM samples").fetchone()
+        assert recorded > 1.6e9
 
 
 def test_default_path_honours_env(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,6 +92,89 @@ def test_append_rejects_bad_samples(tmp_path: pathlib.Path, sample: Sample, matc
         with pytest.raises(ValueError, match=match):
             store.append([Sample("latency", "ok", 0.1), sample])
         assert _rows(store) == []
+
+
+# ---- backends ----
+
+BY_BACKEND = [
+    Sample("latency", "shop.search", 0.010, backend="cdp"),
+    Sample("latency", "shop.search", 0.012, backend="cdp"),
+    Sample("latency", "shop.search", 0.200, backend="selenium"),
+    Sample("latency", "shop.search", 0.500),  # backend-agnostic: recorded before backends were
+    Sample("latency", "shop.view", 0.300),
+    Sample("trips", "a.agent:7:5", 4.0, backend="cdp"),
+    Sample("trips", "a.agent:7:5", 6.0, backend="selenium"),
+]
+
+
+def test_latencies_are_read_for_one_backend_with_an_agnostic_fallback(
+    tmp_path: pathlib.Path,
+) -> None:
+    with _store(tmp_path) as store:
+        store.append(BY_BACKEND)
+        assert store.backend == "cdp"  # the runtime's default backend
+        assert store.values("latency", "shop.search").tolist() == [0.010, 0.012]
+        selenium = store.for_backend("selenium")
+        assert selenium.values("latency", "shop.search").tolist() == [0.200]
+        # No samples of this backend for the key: the backend-agnostic ones.
+        assert selenium.values("latency", "shop.view").tolist() == [0.300]
+        assert store.for_backend("webkit").values("latency", "shop.search").tolist() == [0.5]
+        # None reads every latency; counts do not depend on the backend.
+        assert store.for_backend(None).values("latency", "shop.search").size == 4
+        assert selenium.values("trips", "a.agent:7:5").tolist() == [4.0, 6.0]
+
+
+def test_the_cost_model_predicts_from_the_backend_it_compiles_for(tmp_path: pathlib.Path) -> None:
+    effects = Effects(navigates=True)
+    with _store(tmp_path) as store:
+        store.append(
+            Sample("latency", "shop.go", 0.01 * (1 + i % 3), backend="cdp") for i in range(30)
+        )
+        store.append(
+            Sample("latency", "shop.go", 1.0 * (1 + i % 3), backend="selenium") for i in range(30)
+        )
+        cdp = CostModel(store).tool_latency("shop.go", effects)
+        selenium = CostModel(store.for_backend("selenium")).tool_latency("shop.go", effects)
+        assert cdp.n == selenium.n == 30
+        assert selenium.quantile(0.5) > 50 * cdp.quantile(0.5)
+
+
+def test_a_version_1_store_is_upgraded_in_place(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """CREATE TABLE samples (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL,
+        value REAL NOT NULL, prompt_tokens INTEGER, output_tokens INTEGER, run TEXT,
+        recorded_at REAL NOT NULL);
+        CREATE INDEX samples_kind_key ON samples (kind, key);
+        INSERT INTO samples (kind, key, value, run, recorded_at)
+            VALUES ('latency', 'shop.search', 0.25, 'r0', 100.0);
+        PRAGMA user_version = 1;"""
+    )
+    conn.close()
+    with ProfileStore(path) as store:
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert list(store.rows()) == [
+            Sample("latency", "shop.search", 0.25, run="r0", recorded_at=100.0)
+        ]
+        assert store.values("latency", "shop.search").tolist() == [0.25]  # the fallback
+        store.append([Sample("latency", "shop.search", 0.01, backend="cdp")])
+        assert store.values("latency", "shop.search").tolist() == [0.01]
+    with ProfileStore(path) as again:  # opening it again changes nothing
+        assert [s.backend for s in again.rows()] == [None, "cdp"]
+
+
+def test_backend_travels_through_json_lines(tmp_path: pathlib.Path) -> None:
+    with _store(tmp_path, "a.sqlite") as a, _store(tmp_path, "b.sqlite") as b:
+        a.append(BY_BACKEND)
+        buf = io.StringIO()
+        a.export_jsonl(buf)
+        lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+        assert [x.get("backend") for x in lines[:4]] == ["cdp", "cdp", "selenium", None]
+        b.import_jsonl(io.StringIO(buf.getvalue()))
+        assert list(a.rows()) == list(b.rows())
+    with _store(tmp_path, "c.sqlite") as c, pytest.raises(ProfileError, match="backend 3"):
+        c.import_jsonl(io.StringIO('{"kind": "latency", "key": "k", "value": 1, "backend": 3}'))
 
 
 # ---- JSON lines ----

@@ -5,7 +5,9 @@ profile samples that move the next compile's prediction."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,10 @@ from agentjit.cost.profile import ProfileStore
 from agentjit.ir import ModuleOp
 from agentjit.passes import PassContext, PassManager
 from agentjit.runtime.contracts import RunError
-from agentjit.runtime.run import run_module
+from agentjit.runtime.executor import RunSettings
+from agentjit.runtime.run import open_session, run_module
 from tests.browser_fixtures import static_site  # noqa: F401
+from tests.sites.slow_pages import SlowServer, serve_slow_pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -100,3 +104,76 @@ async def test_profile_moves_the_next_prediction_toward_the_measurement(
     before = first.function("main").schedule["mean"]
     after = second.function("main").schedule["mean"]
     assert abs(after - report.measured_s) < abs(before - report.measured_s)
+
+
+HEDGED = """use tests.sites.slow_pages
+
+def main() -> list[str]:
+    return [lookup(key=k) for k in ["a", "b", "c"]]
+"""
+
+
+@pytest.fixture
+def slow_site() -> Iterator[SlowServer]:
+    server = serve_slow_pages(slow_s=3.0)
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("backend", ["cdp", "selenium"])
+async def test_a_hedged_chain_keeps_the_first_copy_and_cancels_the_rest(
+    backend: str, slow_site: SlowServer
+) -> None:
+    """Each lookup runs as 2 copies on 2 tabs; the server makes one copy slow, so the fast one
+    must win, the slow one be cancelled, and its tab come back to the pool blanked."""
+    module = compiled(HEDGED, "canonicalize,check-contracts,parallelize{max_tabs=2}")
+    report = await run_module(
+        module, backend=backend, sites={"slow": slow_site.url}, settings=RunSettings(hedge=2)
+    )
+    assert report.result == ["answer-a", "answer-b", "answer-c"]
+    assert report.hedge == 2 and report.tabs_left_open == 0
+    assert slow_site.requests == {"a": 2, "b": 2, "c": 2}  # both copies of each lookup started
+    slices = report.recorder.slices
+    races = [s for s in slices if s.name == "hedge"]
+    assert len(races) == 3 and all(s.args["lost"] for s in races)
+    for race in races:
+        mine = [s for s in slices if s.args.get("hedge") == race.args["hedge"]]
+        opened = [s for s in mine if s.name == "tab.open"]
+        calls = [s for s in mine if s.name == "slow.lookup"]
+        assert len(opened) == 2 and len({s.row for s in opened}) == 2  # two tabs
+        assert [s.ok for s in calls].count(True) == 1
+        assert [s.cancelled for s in calls].count(True) == 1
+        assert [s.args["kept"] for s in mine if s.name == "tab.recycle"] == [True]
+    samples = [s for s in report.recorder.samples() if s.key == "slow.lookup"]
+    assert len(samples) == 3 and all(s.backend == backend for s in samples)
+    assert asyncio.all_tasks() == {asyncio.current_task()}  # no copy left running
+
+
+async def test_a_hedged_chain_survives_a_failing_copy_and_fails_when_all_do(
+    slow_site: SlowServer,
+) -> None:
+    one = HEDGED.replace('["a", "b", "c"]', '["broken-once"]')
+    module = compiled(one, "canonicalize,check-contracts,parallelize{max_tabs=2}")
+    settings = RunSettings(hedge=2)
+    report = await run_module(module, sites={"slow": slow_site.url}, settings=settings)
+    assert report.result == ["answer-broken-once"] and report.tabs_left_open == 0
+    calls = [s for s in report.recorder.slices if s.name == "slow.lookup"]
+    assert sorted(s.ok for s in calls) == [False, True] and "no answer" in calls[0].args["error"]
+    every = HEDGED.replace('["a", "b", "c"]', '["broken"]')
+    module = compiled(every, "canonicalize,check-contracts,parallelize{max_tabs=2}")
+    with pytest.raises(RunError, match="no answer") as caught:
+        await run_module(module, sites={"slow": slow_site.url}, settings=settings)
+    assert caught.value.code == "tool-failed" and caught.value.diagnostics[0].loc.line == 4
+
+
+async def test_runs_on_one_session_share_its_main_tab(static_site) -> None:  # noqa: F811
+    head = "use tests.sites.static_pages\n\n"
+    first = compiled(head + 'def main() -> str:\n    return visit(key="x")\n')
+    second = compiled(head + "def main() -> list[str]:\n    return items()\n")
+    async with open_session("cdp") as session:
+        report = await run_module(first, session=session, sites={"pages": static_site})
+        assert report.result == "?key=x" and report.backend == "cdp"
+        assert await session.main.page.url() == static_site + "/second.html?key=x"
+        await session.main.page.goto(static_site + "/index.html")
+        again = await run_module(second, session=session, sites={"pages": static_site})
+        assert again.result == ["alpha", "beta", "gamma"]  # read where the session's tab is

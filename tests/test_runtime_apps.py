@@ -1,7 +1,8 @@
 """Compiled programs run by the runtime on real django-oscar and Trac, on both backends, and
 checked in the applications' own databases: the multi-step shop task (category -> cheapest in
 stock -> basket -> guest checkout), the Trac task (log in -> file a ticket -> query open
-tickets), and the fan-out (details of 8 products) serial and on 4 tabs with the same result."""
+tickets), and the fan-out (details of 8 products) serial, on 4 tabs and hedged (2 copies of each
+product's chain) with the same result."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from agentjit import compile_file, compile_text
 from agentjit.ir import ModuleOp
 from agentjit.passes import PassManager
+from agentjit.runtime.executor import RunSettings
 from agentjit.runtime.run import run_module
 from agentjit.webapps import AppServer, oscar, trac
 
@@ -66,6 +68,15 @@ async def test_fanout_serial_and_on_four_tabs_agree(backend: str, shop: AppServe
     assert len(set(opened)) == 8 and set(opened) <= set(prices)
     assert parallel.result == pytest.approx(sum(prices[t] for t in opened) / 8, abs=0.01)
     assert {s.row for s in parallel.recorder.slices} == {0, 1, 2, 3, 4}
+    hedged = await run_module(
+        optimized(compile_file(path).module),
+        backend=backend,
+        sites=sites,
+        settings=RunSettings(hedge=2),
+    )
+    assert hedged.result == pytest.approx(parallel.result) and hedged.tabs_left_open == 0
+    races = [s for s in hedged.recorder.slices if s.name == "hedge"]
+    assert len(races) == 8 and all(len(s.args["lost"]) == 1 for s in races)
 
 
 @pytest.mark.parametrize("backend", ["cdp", "selenium"])

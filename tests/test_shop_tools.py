@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from agentjit.runtime import call_tool
+from agentjit.runtime import SiteBinding, SitePage, call_tool
 from agentjit.sites import shop
 from agentjit.sites.shop import ShopError
 from agentjit.tools.state import matches
@@ -128,6 +128,48 @@ async def test_details_of_eight_books_match_the_catalogue(shopper: Shopper) -> N
         assert (details.price, details.in_stock) == (fact["price"], fact["in_stock"])
         assert (details.upc, details.description) == (fact["upc"], fact["description"])
         assert details.upc.startswith("978")
+
+
+class Visits:
+    """A page that records where `goto` was sent (everything else passes through)."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.visited: list[str] = []
+
+    async def goto(self, url: str, timeout_s: float = 10.0) -> None:
+        self.visited.append(url)
+        await self.page.goto(url, timeout_s)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.page, name)
+
+
+async def test_details_on_a_fresh_tab_open_a_product_this_run_has_listed(
+    browser: Any,  # noqa: F811
+    server: AppServer,
+) -> None:
+    details = shop.site.tools["product_details"].fn
+    context = await browser.new_context()
+    try:
+        run = SiteBinding.of(shop.site, server.url)
+        listing = SitePage(await context.new_page(), run)
+        await shop.site.tools["open_category"].fn(listing, name="Books")
+        listed = await shop.site.tools["list_products"].fn(listing)
+        fresh = Visits(SitePage(await context.new_page(), run))
+        found = await details(fresh, title=listed[3].title)
+        assert found.title == listed[3].title and fresh.visited == [listed[3].url]
+        # Another run knows nothing of this one's listing: it searches first.
+        other = Visits(SitePage(await context.new_page(), SiteBinding.of(shop.site, server.url)))
+        await details(other, title=listed[3].title)
+        assert other.visited[0].startswith("/search/?") and len(other.visited) == 2
+        # A remembered URL that shows another product is forgotten and the title searched for.
+        run.memo["product_urls"][listed[4].title] = listed[5].url
+        stale = Visits(SitePage(await context.new_page(), run))
+        assert (await details(stale, title=listed[4].title)).title == listed[4].title
+        assert stale.visited[0] == listed[5].url and stale.visited[1].startswith("/search/?")
+    finally:
+        await context.close()
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,8 @@ from agentjit.tools.page import (
     ScriptError,
 )
 
+NAVIGATED_AWAY = "Inspected target navigated or closed"
+"""Chromium's answer to an evaluate whose document was replaced before it replied."""
 SLACK_S = 2.0
 """Extra time a command gets beyond the in-page wait it carries."""
 
@@ -61,6 +63,7 @@ class CdpPage:
         self.navigations = 0
         self._loaded: asyncio.Future[None] | None = None
         self._closed = False
+        self._cache_bypassed = False
         for event in ("Page.frameRequestedNavigation", "Page.frameStartedLoading"):
             connection.on(event, self._on_navigation, session=session)
         connection.on("Page.frameStoppedLoading", self._on_stopped, session=session)
@@ -136,7 +139,12 @@ class CdpPage:
 
     async def click(self, selector: str, timeout_s: float = 5.0) -> None:
         before = self.navigations
-        await self._element_call(CLICK, selector, timeout_s)
+        try:
+            await self._element_call(CLICK, selector, timeout_s)
+        except CdpError as e:
+            # The click navigated before the script's reply left the page: it did its job.
+            if NAVIGATED_AWAY not in str(e):
+                raise
         await self._settle(before, timeout_s + 10.0, f"click {selector}")
 
     async def fill(self, selector: str, text: str, timeout_s: float = 5.0) -> None:
@@ -185,6 +193,20 @@ class CdpPage:
             message = details.get("exception", {}).get("description") or details.get("text")
             raise ScriptError(f"script failed: {message}")
         return result.get("result", {}).get("value")
+
+    async def bypass_cache(self) -> None:
+        """Load everything from the network from now on, never from the HTTP cache.
+
+        Tabs of one context share a cache, and Chromium lets one request per URL through it at
+        a time (the cache lock): two tabs loading the same page at once would take turns. The
+        runtime calls this on the tabs of hedged copies, which do exactly that. It needs the
+        Network domain, whose events cost a little per request.
+        """
+        if self._cache_bypassed:
+            return
+        await self._send("Network.enable")
+        await self._send("Network.setCacheDisabled", {"cacheDisabled": True})
+        self._cache_bypassed = True
 
     async def screenshot(self) -> bytes:
         result = await self._send("Page.captureScreenshot", {"format": "png"}, 20.0)

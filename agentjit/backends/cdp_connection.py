@@ -41,8 +41,10 @@ class CdpConnection:
     @classmethod
     async def open(cls, ws_url: str, timeout_s: float = 10.0) -> CdpConnection:
         try:
+            # No permessage-deflate: on loopback, compressing every message only costs CPU.
             socket = await asyncio.wait_for(
-                websockets.connect(ws_url, max_size=None, ping_interval=None), timeout_s
+                websockets.connect(ws_url, max_size=None, ping_interval=None, compression=None),
+                timeout_s,
             )
         except TimeoutError as e:
             raise PageTimeout(f"no DevTools connection to {ws_url} within {timeout_s} s") from e

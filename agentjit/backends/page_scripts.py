@@ -31,13 +31,35 @@ def _element_script(params: str, body: str) -> str:
 
 WAIT_FOR = _element_script("_", "return {ok: true};")
 
+NAVIGATION_WATCH = """(() => {
+  const key = Symbol.for('agentjit.navigations');
+  if (window[key]) return window[key];
+  const watch = {count: 0, blind: !window.navigation};
+  const seen = () => { watch.count += 1; };
+  if (window.navigation) window.navigation.addEventListener('navigate', seen);
+  window.addEventListener('submit', seen, true);
+  const forms = HTMLFormElement.prototype;
+  const submit = forms.submit;
+  forms.submit = function () { seen(); return submit.call(this); };
+  Object.defineProperty(window, key, {value: watch});
+  return watch;
+})()"""
+"""Counts, in this document, the navigations clicks may start: installed once per document on
+the first click. A link or a script setting `location` fires the Navigation API's `navigate`
+event at once; a form only schedules its navigation, but fires `submit` first (a submit
+button, `requestSubmit`) or calls `form.submit()`, which is wrapped. (Adding and removing the
+listeners, and re-wrapping, around every click cost more than the macrotask they save.)"""
+
 CLICK = _element_script(
     "_",
-    """el.scrollIntoView({block: 'center', inline: 'center'});
+    f"""// A script click needs no scrolling into view, and scrolling forces a layout.
+  const watch = {NAVIGATION_WATCH};
+  const before = watch.count;
   el.click();
-  // One macrotask, so a navigation the click scheduled (form submit, link) has been requested
-  // before the reply leaves the page.
-  return new Promise((resolve) => setTimeout(() => resolve({ok: true}), 0));""",
+  if (watch.count === before && !watch.blind) return {{ok: true}};
+  // It may navigate: one macrotask, so a navigation it scheduled (a form submit) has been
+  // requested before the reply leaves the page.
+  return new Promise((resolve) => setTimeout(() => resolve({{ok: true}}), 0));""",
 )
 
 FILL = _element_script(

@@ -216,15 +216,15 @@ class CostModel:
         return self.primitive_latency(key)
 
 
-def cost_model_for(profile: str | None = None) -> CostModel:
+def cost_model_for(profile: str | None = None, backend: str = "cdp") -> CostModel:
     """A cost model over the profile store: `profile`, else $AGENTJIT_PROFILE or the default
-    path when that file exists, else the priors alone."""
+    path when that file exists, else the priors alone; latencies measured on `backend`."""
     from pathlib import Path
 
     path = Path(profile) if profile else ProfileStore.default_path()
     if profile is None and not path.exists():
         return CostModel()
-    return CostModel(ProfileStore(path))
+    return CostModel(ProfileStore(path, backend=backend))
 
 
 def _fit_llm(rows: np.ndarray, prior_coef: np.ndarray) -> tuple[np.ndarray, float, int]:

@@ -5,10 +5,19 @@ tool output list's length); the cost model reads them back by (kind, key). The f
 mode and a busy timeout so a run can write while `agentjit profile show` reads. Samples move
 between machines as JSON lines (`export_jsonl` / `import_jsonl`); an import is all-or-nothing and a
 bad line is reported as `file:line` with what was expected.
+
+Latencies depend on the browser backend (a Selenium click is ten times a CDP one), so each row
+names the backend that measured it, and a store reads latencies for one backend (`backend=`,
+default `cdp`, the runtime's default): that backend's samples, or, when it has none for a key,
+the backend-agnostic ones (rows with no backend: written before backends were recorded, or
+imported without one). Counts (trips, branches, lengths) do not depend on the backend and are
+read from every row. A version-1 file is upgraded in place on open (the column is added, NULL
+for its old rows).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -35,13 +44,24 @@ from agentjit.ir import (
 if TYPE_CHECKING:
     import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+DEFAULT_BACKEND = "cdp"
+"""The backend whose latencies a store reads unless told otherwise: the runtime's default."""
 KINDS = ("latency", "trips", "branch", "length")
 """latency: seconds per op (key: tool, primitive or `llm:<model>`); trips: a loop's trip count
 (key: the loop's location); branch: 1.0 taken / 0.0 not (key: the if's location); length: a tool
 output list's length (key: the tool)."""
 
-_FIELDS = ("kind", "key", "value", "prompt_tokens", "output_tokens", "run", "recorded_at")
+_FIELDS = (
+    "kind",
+    "key",
+    "value",
+    "prompt_tokens",
+    "output_tokens",
+    "run",
+    "recorded_at",
+    "backend",
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
     id INTEGER PRIMARY KEY,
@@ -51,7 +71,8 @@ CREATE TABLE IF NOT EXISTS samples (
     prompt_tokens INTEGER,
     output_tokens INTEGER,
     run TEXT,
-    recorded_at REAL NOT NULL
+    recorded_at REAL NOT NULL,
+    backend TEXT
 );
 CREATE INDEX IF NOT EXISTS samples_kind_key ON samples (kind, key);
 """
@@ -67,7 +88,8 @@ class ProfileError(CompilerError):
 
 @dataclass(frozen=True)
 class Sample:
-    """One measurement. `recorded_at` 0 means "now" (set when appended)."""
+    """One measurement. `recorded_at` 0 means "now" (set when appended); `backend` None means
+    not known (backend-agnostic)."""
 
     kind: str
     key: str
@@ -76,6 +98,7 @@ class Sample:
     output_tokens: int | None = None
     run: str | None = None
     recorded_at: float = 0.0
+    backend: str | None = None
 
 
 def op_key(function: str, op: Operation) -> str:
@@ -103,17 +126,30 @@ def sample_problem(s: Sample) -> str | None:
             return f"{name} {tokens!r} is invalid; expected an integer >= 0 or null"
     if s.run is not None and not isinstance(s.run, str):
         return f"run {s.run!r} is invalid; expected a string or null"
+    if s.backend is not None and (not isinstance(s.backend, str) or not s.backend):
+        return f"backend {s.backend!r} is invalid; expected a backend name (cdp, selenium) or null"
     if not _is_real(s.recorded_at) or not math.isfinite(s.recorded_at) or s.recorded_at < 0:
         return f"recorded_at {s.recorded_at!r} is invalid; expected a Unix time in seconds >= 0"
     return None
 
 
 class ProfileStore:
-    """Append-only samples in one SQLite file (or `:memory:`)."""
+    """Append-only samples in one SQLite file (or `:memory:`); latencies read for `backend`
+    (None: every row, whatever measured it)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, backend: str | None = DEFAULT_BACKEND
+    ) -> None:
         self.path = str(path) if path is not None else str(self.default_path())
+        self.backend = backend
         self._conn = self._open(self.path)
+
+    def for_backend(self, backend: str | None) -> ProfileStore:
+        """A view of the same file (same connection: close only one of them) that reads the
+        latencies of `backend`."""
+        view = copy.copy(self)
+        view.backend = backend
+        return view
 
     @classmethod
     def default_path(cls) -> Path:
@@ -151,17 +187,24 @@ class ProfileStore:
         with _transaction(self._conn):
             self._conn.executemany(
                 "INSERT INTO samples (kind, key, value, prompt_tokens, output_tokens, run,"
-                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " recorded_at, backend) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         return len(rows)
 
     def values(self, kind: str, key: str, limit: int | None = None) -> np.ndarray:
-        """The values of (kind, key) in the order recorded; only the newest `limit` if given."""
+        """The values of (kind, key) in the order recorded; only the newest `limit` if given.
+        Latencies are the store's backend's, else the backend-agnostic ones (module doc)."""
         import numpy as np
 
-        sql = "SELECT value FROM samples WHERE kind = ? AND key = ? ORDER BY id DESC"
-        rows = self._query(sql, (kind, key), limit)
+        sql = "SELECT value FROM samples WHERE kind = ? AND key = ?"
+        order = " ORDER BY id DESC"
+        if kind == "latency" and self.backend is not None:
+            rows = self._query(sql + " AND backend = ?" + order, (kind, key, self.backend), limit)
+            if not rows:
+                rows = self._query(sql + " AND backend IS NULL" + order, (kind, key), limit)
+        else:
+            rows = self._query(sql + order, (kind, key), limit)
         return np.array([r[0] for r in reversed(rows)], dtype=np.float64)
 
     def llm_samples(self, model: str, limit: int | None = None) -> np.ndarray:
@@ -243,9 +286,17 @@ def _init_schema(conn: sqlite3.Connection, path: str) -> None:
     if version == SCHEMA_VERSION:
         _enable_wal(conn, path)
         return
+    if version == 1:
+        _enable_wal(conn, path)
+        _upgrade_from_1(conn)
+        return
     if version != 0:
         raise ProfileError(
-            _open_error(path, f"its schema version is {version}, this agentjit reads version 1")
+            _open_error(
+                path,
+                f"its schema version is {version}, this agentjit reads versions 1 and"
+                f" {SCHEMA_VERSION}",
+            )
         )
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if tables - {"samples"}:
@@ -257,6 +308,15 @@ def _init_schema(conn: sqlite3.Connection, path: str) -> None:
             if statement.strip():
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _upgrade_from_1(conn: sqlite3.Connection) -> None:
+    """Version 1 -> 2: add the backend column (NULL, backend-agnostic, for the old rows)."""
+    with _transaction(conn):
+        # Another process may have upgraded it between our check and our write lock.
+        if conn.execute("PRAGMA user_version").fetchone()[0] == 1:
+            conn.execute("ALTER TABLE samples ADD COLUMN backend TEXT")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _enable_wal(conn: sqlite3.Connection, path: str) -> None:
@@ -291,7 +351,7 @@ def _open_error(path: str, reason: str) -> Diagnostic:
 def _row(s: Sample) -> tuple[Any, ...]:
     recorded = s.recorded_at if s.recorded_at else time.time()
     tokens = [None if t is None else int(t) for t in (s.prompt_tokens, s.output_tokens)]
-    return (s.kind, s.key, float(s.value), *tokens, s.run, float(recorded))
+    return (s.kind, s.key, float(s.value), *tokens, s.run, float(recorded), s.backend)
 
 
 def _parse_line(line: str) -> tuple[Sample | None, str | None]:
@@ -322,7 +382,7 @@ def _import_error(source: str, text: str, lineno: int, line: str, problem: str) 
         SOURCES.add(source, text)  # lets the diagnostic show the line when it came from stdin
     loc = Location(source, lineno, 1, lineno, len(line) + 1)
     hint = 'each line: {"kind": "latency", "key": "shop.search", "value": 0.25} (optional ' + (
-        "prompt_tokens, output_tokens, run, recorded_at); nothing was imported"
+        "prompt_tokens, output_tokens, run, recorded_at, backend); nothing was imported"
     )
     return ProfileError(error("profile-import", problem, loc, hint))
 

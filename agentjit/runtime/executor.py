@@ -10,12 +10,16 @@ soon as the tab token it needs is handed on, not when iteration k has finished.
 
 A tool call: (runtime check of `requires` on the observed page) -> the tool on a `SitePage` ->
 (check of `ensures`), with a timeout, and retries when the tool is idempotent. The first failure
-anywhere cancels the rest of the run (a TaskGroup) and surfaces as a located `RunError`.
+anywhere cancels the rest of the run (a TaskGroup) and surfaces as a located `RunError`. Under a
+`hedge-k` schedule a hedgeable tab's chain runs as k racing copies (`hedge.py`); each copy's tasks
+live in a TaskGroup of their own (`GROUP`, a context variable), so cancelling a copy stops all of
+its work and nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +42,7 @@ from agentjit.ir.ops import (
 )
 from agentjit.ir.value import Value
 from agentjit.runtime.contracts import RunError, check_contract
+from agentjit.runtime.hedge import CURRENT, Race, find_chain
 from agentjit.runtime.site_page import SiteBinding, SitePage
 from agentjit.runtime.tabs import ResourceToken, TabPool, TabToken
 from agentjit.runtime.trace import LLM_ROW, Recorder
@@ -46,6 +51,10 @@ from agentjit.tools.registry import load_tool
 
 Env = dict[Value, "asyncio.Future[Any]"]
 LlmFn = Callable[[str, dict[str, Any], LlmCallOp], Awaitable[tuple[str, int, int]]]
+
+GROUP: contextvars.ContextVar[asyncio.TaskGroup] = contextvars.ContextVar("executor_group")
+"""Where the current task starts the tasks of the ops it reaches: the run's TaskGroup, or the
+group of the hedge copy it belongs to."""
 
 
 @dataclass
@@ -56,6 +65,8 @@ class RunSettings:
     tool_timeout_s: float = 60.0
     retries: int = 1
     """Extra attempts for an idempotent tool that raised a page error or timed out."""
+    hedge: int | None = None
+    """Copies of a hedgeable chain; None: what the function's schedule chose (else 1)."""
 
 
 @dataclass
@@ -69,7 +80,8 @@ class Executor:
     llm: LlmFn | None = None
     settings: RunSettings = field(default_factory=RunSettings)
     function: str = "main"
-    _group: asyncio.TaskGroup | None = None
+    hedge: int = 1
+    """Copies per hedgeable chain (1: no hedging); at most the pool's size."""
 
     async def run(self, module: ModuleOp, function: str, args: dict[str, Any]) -> Any:
         func = module.function(function)
@@ -87,10 +99,13 @@ class Executor:
             env[arg] = _resolved(value)
         try:
             async with asyncio.TaskGroup() as group:
-                self._group = group
-                outputs = self.run_block(func.body.block, env)
+                reset = GROUP.set(group)
+                try:
+                    outputs = self.run_block(func.body.block, env)
+                finally:
+                    GROUP.reset(reset)
         except BaseExceptionGroup as group_error:
-            raise _first_cause(group_error) from None
+            raise first_cause(group_error) from None
         await asyncio.sleep(0)  # let forwarded results land
         return outputs[0].result() if outputs else None
 
@@ -101,20 +116,39 @@ class Executor:
 
     def run_block(self, block: Block, env: Env) -> list[asyncio.Future[Any]]:
         """Start every op of `block`; return the futures its terminator passes on."""
-        for op in block.ops:
+        ops = block.ops
+        i = 0
+        while i < len(ops):
+            op = ops[i]
             if isinstance(op, ReturnOp | YieldOp):
                 return [env[v] for v in op.operands]
-            operands = [env[v] for v in op.operands]
-            if all(f.done() for f in operands):
-                pure = evaluate_pure(op, [f.result() for f in operands])
-                if pure is not None:
-                    env.update(zip(op.results, map(_resolved, pure), strict=True))
-                    continue
-            results = [_pending() for _ in op.results]
-            env.update(zip(op.results, results, strict=True))
-            assert self._group is not None
-            self._group.create_task(self._run_op(op, env, results))
+            found = find_chain(ops, i) if self.hedge > 1 else None
+            if found is not None:
+                chain, close_at = found
+                for other in ops[i : close_at + 1]:
+                    if other not in chain.ops:  # independent of the chain: runs as usual
+                        self.start_op(other, env)
+                outputs = {v: _pending() for v in [chain.opener.source_out, *chain.results]}
+                env.update(outputs)
+                race = Race(self, chain, min(self.hedge, self.pool.limit), self.start_op)
+                GROUP.get().create_task(race.run(env, outputs))
+                i = close_at + 1
+                continue
+            self.start_op(op, env)
+            i += 1
         return []
+
+    def start_op(self, op: Operation, env: Env) -> None:
+        """Compute a pure op whose operands are ready on the spot; else start a task for it."""
+        operands = [env[v] for v in op.operands]
+        if all(f.done() for f in operands):
+            pure = evaluate_pure(op, [f.result() for f in operands])
+            if pure is not None:
+                env.update(zip(op.results, map(_resolved, pure), strict=True))
+                return
+        results = [_pending() for _ in op.results]
+        env.update(zip(op.results, results, strict=True))
+        GROUP.get().create_task(self._run_op(op, env, results))
 
     async def _run_op(self, op: Operation, env: Env, results: list[asyncio.Future[Any]]) -> None:
         args = [await env[v] for v in op.operands]
@@ -180,8 +214,7 @@ class Executor:
             keep = [await f for f in flags] if flags else [True] * len(values)
             result.set_result([v for v, k in zip(values, keep, strict=True) if k])
 
-        assert self._group is not None
-        self._group.create_task(gather())
+        GROUP.get().create_task(gather())
         return result
 
     async def run_if(self, op: IfOp, args: list[Any], env: Env) -> list[Any]:
@@ -203,6 +236,17 @@ class Executor:
     async def open_tab(self, op: TabOpenOp) -> TabToken:
         # Waiting for a free slot is the pool's queueing, which the cost model simulates
         # itself; only getting the page is the latency of tab.open.
+        copy = CURRENT.get()
+        if copy is not None and not copy.opened:  # a hedge copy: the race took its page
+            copy.opened = True
+            start = self.recorder.now()
+            try:
+                token = await asyncio.shield(copy.taking)
+            except asyncio.CancelledError:
+                self.recorder.add(0, "tab.open", start, {**copy.tags(), "cancelled": True}, False)
+                raise
+            self.recorder.add(token.number, "tab.open", start, copy.tags(), True)
+            return token
         await self.pool.reserve()
         start = self.recorder.now()
         token = await self.pool.take()
@@ -211,6 +255,9 @@ class Executor:
 
     def close_tab(self, op: TabCloseOp, token: Any) -> None:
         if isinstance(token, TabToken) and token is not self.main:
+            copy = CURRENT.get()
+            if copy is not None and copy.taking.done() and copy.taking.result() is token:
+                copy.closed = True
             self.pool.release(token)
 
     # ---- calls -------------------------------------------------------------------------------
@@ -222,6 +269,8 @@ class Executor:
         binding, tool = self._lookup(op)
         site = binding.site
         page = SitePage(tab.page, binding)
+        copy = CURRENT.get()
+        tags = {**kwargs, **(copy.tags() if copy is not None else {})}
         attempts = 1 + (self.settings.retries if tool.signature.effects.idempotent else 0)
         for attempt in range(attempts):
             start = self.recorder.now()
@@ -229,13 +278,16 @@ class Executor:
                 output = await self._attempt(op, site, tool, page, kwargs)
             except RunError:
                 raise
+            except asyncio.CancelledError:  # another copy won: no complete latency to learn
+                self.recorder.add(tab.number, op.tool, start, {**tags, "cancelled": True}, False)
+                raise
             except Exception as e:
-                self.recorder.add(tab.number, op.tool, start, {**kwargs, "error": str(e)}, False)
+                self.recorder.add(tab.number, op.tool, start, {**tags, "error": str(e)}, False)
                 if attempt + 1 < attempts and isinstance(e, PageError | TimeoutError):
                     continue
                 message = f"{op.tool}() failed: {type(e).__name__}: {e}"
                 raise RunError.at(op, "tool-failed", message, hint=_page_hint(e)) from e
-            self.recorder.add(tab.number, op.tool, start, kwargs, True)
+            self.recorder.add(tab.number, op.tool, start, tags, True)
             if isinstance(output, list):
                 self.recorder.count("length", op.tool, len(output))
             return [output, *tokens]
@@ -286,7 +338,7 @@ class Executor:
         return text
 
 
-def _first_cause(group: BaseExceptionGroup) -> BaseException:
+def first_cause(group: BaseExceptionGroup) -> BaseException:
     """The error that stopped the run: a RunError if any, else the first failure."""
     flat: list[BaseException] = []
     stack: list[BaseException] = [group]

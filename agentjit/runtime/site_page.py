@@ -4,12 +4,17 @@ Tools are written with relative paths (`await page.goto("/search/?q=...")`) so o
 serves any deployment; `SiteBinding` says where the site runs for this run (its base URL and the
 origins navigation may reach). A `goto` outside those origins raises `NavigationError` before the
 browser moves, and `check_origin` catches a click or redirect that left them.
+
+A binding also carries the run's `memo`: a dict the site's tools share for the length of one run
+(every tab of it), e.g. where a page they have seen links to. A binding is made per run, so
+nothing in it outlives the run or crosses to another site. What tools put there is page content:
+data to pass to `goto` (which still checks the origin), never code.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -29,6 +34,7 @@ class SiteBinding:
     site: Site
     base_url: str
     origins: frozenset[str]
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def of(cls, site: Site, base_url: str | None = None) -> SiteBinding:
@@ -53,6 +59,11 @@ class SitePage:
     def __init__(self, page: Page, binding: SiteBinding) -> None:
         self.page = page
         self.binding = binding
+
+    @property
+    def memo(self) -> dict[str, Any]:
+        """What the site's tools remember for the rest of this run (see module doc)."""
+        return self.binding.memo
 
     async def goto(self, url: str, timeout_s: float = 10.0) -> None:
         target = self.binding.resolve(url)

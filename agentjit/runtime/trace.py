@@ -4,7 +4,9 @@ profile store.
 The JSON opens in Perfetto or chrome://tracing: one process, a row ("thread") per tab plus one
 for LLM calls, each tool call or primitive a complete ("X") slice with its arguments and outcome.
 The same slices become profile samples (latency per tool, tab.open/tab.close, LLM calls with
-token counts) and the loop trips, branch outcomes and list lengths the run observed.
+token counts, each tagged with the run's backend) and the loop trips, branch outcomes and list
+lengths the run observed. Only completed calls are samples: a failed call, or one cancelled
+because another copy of a hedged chain won (args `cancelled`), measured no full latency.
 """
 
 from __future__ import annotations
@@ -29,10 +31,16 @@ class Slice:
     end_s: float
     args: dict[str, Any] = field(default_factory=dict)
     ok: bool = True
+    sample: bool = True
+    """Whether the slice is an op's latency the cost model learns (not a runtime chore)."""
 
     @property
     def seconds(self) -> float:
         return self.end_s - self.start_s
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(self.args.get("cancelled"))
 
 
 @dataclass
@@ -40,6 +48,7 @@ class Recorder:
     """Collects slices and counts during one run (times relative to its start)."""
 
     run_id: str = ""
+    backend: str | None = None
     started: float = field(default_factory=time.perf_counter)
     slices: list[Slice] = field(default_factory=list)
     counts: list[Sample] = field(default_factory=list)
@@ -49,26 +58,37 @@ class Recorder:
     def now(self) -> float:
         return time.perf_counter() - self.started
 
-    def add(self, row: int, name: str, start_s: float, args: dict[str, Any], ok: bool) -> Slice:
-        done = Slice(row, name, start_s, self.now(), args, ok)
+    def add(
+        self,
+        row: int,
+        name: str,
+        start_s: float,
+        args: dict[str, Any],
+        ok: bool,
+        sample: bool = True,
+    ) -> Slice:
+        done = Slice(row, name, start_s, self.now(), args, ok, sample)
         self.slices.append(done)
         return done
 
     def count(self, kind: str, key: str, value: float) -> None:
-        self.counts.append(Sample(kind, key, float(value), run=self.run_id or None))
+        self.counts.append(Sample(kind, key, float(value), **self._source()))
+
+    def _source(self) -> dict[str, Any]:
+        return {"run": self.run_id or None, "backend": self.backend}
 
     @property
     def makespan_s(self) -> float:
         return max((s.end_s for s in self.slices), default=0.0)
 
     def samples(self) -> list[Sample]:
-        """Profile samples: one latency per successful slice, plus the counts."""
+        """Profile samples: one latency per completed op, plus the counts."""
         out = []
         for s in self.slices:
-            if not s.ok:
+            if not s.ok or not s.sample:
                 continue
             prompt, output = s.args.get("prompt_tokens"), s.args.get("output_tokens")
-            out.append(Sample("latency", s.name, s.seconds, prompt, output, self.run_id or None))
+            out.append(Sample("latency", s.name, s.seconds, prompt, output, **self._source()))
         return out + self.counts
 
     def chrome_trace(self) -> dict[str, Any]:
@@ -109,7 +129,8 @@ class Recorder:
         fig, ax = plt.subplots(figsize=(10, 1 + 0.5 * len(rows)))
         for s in self.slices:
             y = rows.index(s.row)
-            ax.barh(y, s.seconds, left=s.start_s, color="tab:blue" if s.ok else "tab:red")
+            colour = "tab:gray" if s.cancelled else "tab:blue" if s.ok else "tab:red"
+            ax.barh(y, s.seconds, left=s.start_s, color=colour)
             ax.text(s.start_s, y, s.name.rpartition(".")[2], va="center", fontsize=7)
         ax.set_yticks(range(len(rows)), ["llm" if r == LLM_ROW else f"tab {r}" for r in rows])
         ax.set_xlabel("seconds")
@@ -122,6 +143,10 @@ class Recorder:
 def _category(s: Slice) -> str:
     if s.row == LLM_ROW:
         return "llm"
+    if s.cancelled:
+        return "cancelled"
+    if s.name.startswith("hedge"):
+        return "hedge"
     return "prim" if s.name.startswith("tab.") else "tool"
 
 

@@ -13,6 +13,11 @@ Oscar's ids, classes and form actions, never by position. Category URLs embed pr
 `open_category` finds them in the page's category links instead of building them. `observe`
 maps "/" and "/catalogue/" (the full listing "/" redirects to) to "home", the checkout steps
 before the thank-you page to "basket", and any other page to "home".
+
+Every listing read and product page opened adds title -> product URL to the run's memo
+(`SitePage.memo`: one run, one site), so `product_details` on a tab that shows no listing (a
+freshly forked one) opens the product's page directly instead of searching for it first. A
+remembered URL that no longer shows the product is forgotten and the title searched for.
 """
 
 from __future__ import annotations
@@ -116,7 +121,8 @@ CATEGORIES_JS = """(() => {
   const crumbs = [...document.querySelectorAll('.breadcrumb a[href*="/catalogue/category/"]')];
   crumbs.forEach((a, i) => found.push({
     path: crumbs.slice(0, i + 1).map(name), href: a.getAttribute('href')}));
-  return {links: found, tree: !!document.querySelector('.side_categories')};
+  return {links: found, tree: !!document.querySelector('.side_categories'),
+          menu: !!document.querySelector('a.dropdown-item[href*="/catalogue/category/"]')};
 })()"""
 
 DETAILS_JS = """(() => {
@@ -254,10 +260,20 @@ async def _kind(page: Page) -> str:
     return (await observe(page))["page"]
 
 
+def _product_urls(page: Page) -> dict[str, str]:
+    """Title -> product URL seen in this run (a throwaway dict when the page has no memo)."""
+    memo = getattr(page, "memo", None)
+    return memo.setdefault("product_urls", {}) if isinstance(memo, dict) else {}
+
+
 async def _listing(page: Page) -> list[dict[str, Any]]:
     cards = await page.evaluate(LISTING_JS)
     if not isinstance(cards, list):
         raise ShopError(f"cannot read the product listing at {await page.url()}: got {cards!r}")
+    known = _product_urls(page)
+    for card in cards:
+        if card["title"] and card["url"]:
+            known[card["title"]] = card["url"]
     return cards
 
 
@@ -299,19 +315,52 @@ def _find_category(links: list[dict[str, Any]], name: str) -> str | None:
     return next(iter(hits), None)
 
 
+MENU_PAGE = "/offers/"
+"""A light page whose header menu lists the top-level categories. The full listing's sidebar
+holds the whole tree, but rendering every product takes it seconds; a category page's sidebar
+holds the whole tree too."""
+
+
+async def _categories(page: Page) -> dict[str, Any]:
+    """The category links on this page and those seen earlier in the run, and whether this
+    page shows the whole tree."""
+    found = await page.evaluate(CATEGORIES_JS)
+    memo = getattr(page, "memo", None)
+    if isinstance(memo, dict):
+        seen = memo.setdefault("category_links", [])
+        seen.extend(link for link in found["links"] if link not in seen)
+        return {**found, "links": list(seen)}
+    return found
+
+
+async def _category_href(page: Page, name: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """The href of category `name` and the links looked at: from this page (or the run's
+    memo), else the top-level menu, else a page with the whole tree."""
+    found = await _categories(page)
+    href = _find_category(found["links"], name)
+    if href is not None or found["tree"]:
+        return href, found["links"]
+    if not found["menu"]:
+        await page.goto(MENU_PAGE)
+        found = await _categories(page)
+        href = _find_category(found["links"], name)
+    if href is None:
+        wanted = _category_names(name)
+        parent = _find_category(found["links"], wanted[0]) if len(wanted) > 1 else None
+        await page.goto(parent or "/catalogue/")
+        found = await _categories(page)
+        href = _find_category(found["links"], name)
+    return href, found["links"]
+
+
 @site.tool(navigates=True, idempotent=True, ensures={"page": "category"})
 async def open_category(page: Page, name: str) -> None:
     """Open a category page by its name, e.g. "Cables" or "Books > Fiction"."""
     if not _category_names(name):
         raise ShopError(f"expected a category name, got {name!r}")
-    found = await page.evaluate(CATEGORIES_JS)
-    href = _find_category(found["links"], name)
-    if href is None and not found["tree"]:
-        await page.goto("/catalogue/")  # the full listing's sidebar holds the whole tree
-        found = await page.evaluate(CATEGORIES_JS)
-        href = _find_category(found["links"], name)
+    href, links = await _category_href(page, name)
     if href is None:
-        known = sorted({" > ".join(link["path"]) for link in found["links"]})
+        known = sorted({" > ".join(link["path"]) for link in links})
         raise ShopError(f"no category {name!r} in the shop; it has {known}")
     await page.goto(href)
     heading = await page.text(".page-header h1")
@@ -349,15 +398,27 @@ async def list_products(page: Page) -> list[Product]:
 async def product_details(page: Page, title: str) -> ProductDetails:
     """Open a product's page and read its details."""
     state = await _state(page)
-    if state.get("product") != title:
+    known = _product_urls(page)
+    details = None
+    if state.get("product") == title:
+        details = await page.evaluate(DETAILS_JS)
+    elif title in known:
+        await page.goto(known[title])
+        details = await page.evaluate(DETAILS_JS)
+        if not details or details["title"] != title:
+            del known[title]  # stale: find the product again
+            details = None
+    if details is None:
         card = await _card(page, title)
         if card is None:
             raise ShopError(f"no product titled {title!r} on the listing or in a search for it")
         await page.goto(card["url"])
-    details = await page.evaluate(DETAILS_JS)
+        details = await page.evaluate(DETAILS_JS)
     if not details or details["title"] != title:
         found = details["title"] if details else None
         raise ShopError(f"expected the product page of {title!r}, found {found!r}")
+    if title not in known:
+        known[title] = await page.url()
     return ProductDetails(
         title=title,
         price=_price(details["price"]),
