@@ -81,7 +81,7 @@ def check_program(
 def _planner_rules(module: ModuleOp, site: str, file: str) -> list[Diagnostic]:
     top = Location(file, 1, 1, 1, 2)
     main = module.function("main")
-    if site not in module.uses:
+    if site not in _site_names(module.uses):
         return [
             error(
                 "planner-site",
@@ -104,6 +104,14 @@ def _planner_rules(module: ModuleOp, site: str, file: str) -> list[Diagnostic]:
             )
         ]
     return []
+
+
+def _site_names(uses: list[str]) -> set[str]:
+    """The names of the sites a module uses (a `use` may name a module path)."""
+    from agentjit.tools import load_site
+
+    found = {load_site(name) for name in uses}
+    return set(uses) | {s.name for s in found if s is not None}
 
 
 def withhold_contract_details(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -100,7 +100,7 @@ def endpoint_from(args: argparse.Namespace) -> Any:
 def cost_model_from(args: argparse.Namespace) -> Any:
     from agentjit.cost.model import cost_model_for
 
-    return cost_model_for(args.profile)
+    return cost_model_for(args.profile, getattr(args, "backend", "cdp"))
 
 
 async def planned_task(args: argparse.Namespace, site: Any, task: str) -> Any:
