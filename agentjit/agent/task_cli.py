@@ -12,6 +12,7 @@ import sys
 
 from agentjit.ir import ParseError, error
 from agentjit.planner.cli import (
+    cache_and_client,
     cost_model_from,
     endpoint_from,
     resolve_site,
@@ -56,18 +57,9 @@ def _loop(args: argparse.Namespace, site, url: str | None) -> int:  # type: igno
 
 def _jit(args: argparse.Namespace, site, url: str | None) -> int:  # type: ignore[no-untyped-def]
     from agentjit.agent.run_task import run_task
-    from agentjit.planner.cache import PlanCache
-    from agentjit.planner.endpoint import OpenAiClient
     from agentjit.runtime.executor import RunSettings
 
-    cache = None if args.no_cache else PlanCache()
-    try:
-        endpoint = endpoint_from(args)
-        client, model = OpenAiClient(endpoint), endpoint.model
-    except EndpointError:
-        if cache is None:
-            raise
-        client, model = None, args.model or ""  # a cached plan needs no model
+    cache, client, model = cache_and_client(args)
     report = asyncio.run(
         run_task(
             args.file,

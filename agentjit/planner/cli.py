@@ -103,20 +103,27 @@ def cost_model_from(args: argparse.Namespace) -> Any:
     return cost_model_for(args.profile, getattr(args, "backend", "cdp"))
 
 
-async def planned_task(args: argparse.Namespace, site: Any, task: str) -> Any:
-    """The compiled plan for `task`: from the cache, else from the endpoint."""
+def cache_and_client(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    """The plan cache (unless `--no-cache`), the model client and its model name. Without an
+    endpoint the client is None: a cached plan needs no model, and a miss then says so."""
     from agentjit.planner.cache import PlanCache
-    from agentjit.planner.compile_task import compile_task
     from agentjit.planner.endpoint import EndpointError, OpenAiClient
 
     cache = None if args.no_cache else PlanCache()
     try:
         endpoint = endpoint_from(args)
-        client, model = OpenAiClient(endpoint), endpoint.model
     except EndpointError:
         if cache is None:
             raise
-        client, model = None, args.model or ""
+        return cache, None, args.model or ""
+    return cache, OpenAiClient(endpoint), endpoint.model
+
+
+async def planned_task(args: argparse.Namespace, site: Any, task: str) -> Any:
+    """The compiled plan for `task`: from the cache, else from the endpoint."""
+    from agentjit.planner.compile_task import compile_task
+
+    cache, client, model = cache_and_client(args)
     return await compile_task(
         task,
         site,
