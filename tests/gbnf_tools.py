@@ -167,7 +167,7 @@ def read_gbnf(text: str) -> dict[str, Expr]:
     while True:
         reader.skip()
         if not reader.peek():
-            return rules
+            return {name: _loop(name, e) for name, e in rules.items()}
         name = reader.name()
         reader.skip(newlines=False)
         if not reader.text.startswith("::=", reader.pos):
@@ -175,6 +175,16 @@ def read_gbnf(text: str) -> dict[str, Expr]:
         reader.pos += 3
         reader.skip(newlines=False)
         rules[name] = reader.alternatives(nested=False)
+
+
+def _loop(name: str, e: Expr) -> Expr:
+    """`r ::= | x r` read as `r ::= x*`: the same strings, without recursion per repetition."""
+    if isinstance(e, Alt) and len(e.items) == 2 and e.items[0] == Seq(()):
+        body = e.items[1]
+        if isinstance(body, Seq) and body.items[-1] == Name(name):
+            inner = body.items[:-1]
+            return Rep(inner[0] if len(inner) == 1 else Seq(inner), 0, None)
+    return e
 
 
 def _children(e: Expr) -> tuple[Expr, ...]:
@@ -460,6 +470,94 @@ class Recognizer:
             now = {q for p in now for q in self.ends(e.body, p)} - (out if n > e.lo else set())
             out |= now if n >= e.lo else set()
         return out
+
+
+class Ways:
+    """The ways llama.cpp follows through a grammar at once: after each character, one stack of
+    positions per way (the next character's element on top), built as its sampler builds them
+    (groups and `* + ? {m,n}` as rules of their own). The sampler checks the whole vocabulary
+    against every stack, at every token, so their number is what constrained sampling costs."""
+
+    def __init__(self, rules: dict[str, Expr]) -> None:
+        self.alts: dict[str, list[tuple[Expr, ...]]] = {"": [(Name("root"),)]}
+        self.memo: dict[int, tuple[Expr, str]] = {}  # by id: the entry keeps the key alive
+        for name, e in rules.items():
+            self.alts[name] = self._alternatives(e)
+
+    def counts(self, text: str) -> list[int]:
+        """How many stacks are open after each character of `text` (which must be accepted)."""
+        stacks, out = self._advance((("", 0, 0),)), []
+        for i, c in enumerate(text):
+            stacks = {n for s in stacks for n in self._step(s, ord(c))}
+            assert stacks, f"the grammar stops at {text[max(0, i - 40) : i + 1]!r}"
+            out.append(len(stacks))
+        return out
+
+    def _alternatives(self, e: Expr) -> list[tuple[Expr, ...]]:
+        return [self._elements(i) for i in (e.items if isinstance(e, Alt) else (e,))]
+
+    def _elements(self, e: Expr) -> tuple[Expr, ...]:
+        if isinstance(e, Seq):
+            return tuple(x for i in e.items for x in self._elements(i))
+        if isinstance(e, Lit):
+            return tuple(Chars(((ord(c), ord(c)),), False) for c in e.text)
+        if isinstance(e, Chars | Name):
+            return (e,)
+        if id(e) not in self.memo:
+            self.memo[id(e)] = (e, self._helper(e))  # type: ignore[arg-type]
+        return (Name(self.memo[id(e)][1]),)
+
+    def _helper(self, e: Alt | Rep) -> str:
+        name = f"{len(self.alts)}"  # not a GBNF name, so no clash
+        self.alts[name] = []
+        if isinstance(e, Alt):
+            self.alts[name] = self._alternatives(e)
+            return name
+        body = self._elements(e.body)
+        if e.hi is None:  # x{m,} = m times x, then `r ::= x r | ` as llama.cpp writes x*
+            self.alts[name] = [(*body, Name(f"{name}*")), ()]
+            self.alts[f"{name}*"] = self.alts[name]
+            self.alts[name] = [body * e.lo + (Name(f"{name}*"),)]
+            return name
+        tail: tuple[Expr, ...] = ()
+        for k in range(e.hi - e.lo):  # x{m,n} = m times x, then `(x (x ...)?)?`
+            self.alts[f"{name}?{k}"] = [(*body, *tail), ()]
+            tail = (Name(f"{name}?{k}"),)
+        self.alts[name] = [body * e.lo + tail]
+        return name
+
+    def _advance(self, stack: tuple) -> set[tuple]:
+        """The stacks `stack` becomes, each with a character (or nothing) on top."""
+        out, todo, seen = set(), [stack], set()
+        while todo:
+            s = todo.pop()
+            if s in seen:
+                continue
+            seen.add(s)
+            if s and isinstance(self._top(s), Name):
+                rule, alt, i = s[-1]
+                below = s[:-1] + (
+                    ((rule, alt, i + 1),) if i + 1 < len(self.alts[rule][alt]) else ()
+                )
+                name = self._top(s).name  # type: ignore[attr-defined]
+                todo += [
+                    below + (((name, k, 0),) if a else ()) for k, a in enumerate(self.alts[name])
+                ]
+            else:
+                out.add(s)
+        return out
+
+    def _top(self, s: tuple) -> Expr:
+        rule, alt, i = s[-1]
+        return self.alts[rule][alt][i]
+
+    def _step(self, s: tuple, c: int) -> set[tuple]:
+        if not s or c not in self._top(s):  # type: ignore[operator]
+            return set()
+        rule, alt, i = s[-1]
+        return self._advance(
+            s[:-1] + (((rule, alt, i + 1),) if i + 1 < len(self.alts[rule][alt]) else ())
+        )
 
 
 def normalise(text: str) -> str:
