@@ -3,13 +3,16 @@
     python bench/gbnf_speed.py                      # 3 rounds of 80 tokens
     python bench/gbnf_speed.py --rounds 5 --tokens 150 --grammar mine=/tmp/mine.gbnf
 
-Starts the local server (SmolLM2-135M, 2 threads) and asks it for a shop plan with the planner's
-own prompt, once per variant per round: `old` is `dsl_gbnf()` as first committed (3c0ab86, read
-with git), `new` is today's `dsl_gbnf()`, `none` has no grammar. Other jobs share the machine, so
-variants run interleaved (old, new, none, old, new, none, ...) and each round's constrained
-tokens/s is divided by the same round's unconstrained tokens/s; the table shows medians, by wall
-time (what a planner waits for) and by the server's CPU time (less disturbed by other jobs). The
-prompt is evaluated once, by a warm-up request: llama.cpp reuses it, so the timings are sampling.
+Starts two local servers (SmolLM2-135M, 2 threads each, one request at a time): one with
+llama-cpp-python's stock sampler, which checks the whole vocabulary against the grammar at every
+token, and one sampling then checking (agentjit.localllm.sample_then_check, the default). Each is
+asked for a shop plan with the planner's own prompt, once per variant per round: `old` is
+`dsl_gbnf()` as first committed (3c0ab86, read with git), `new` is today's `dsl_gbnf()`, each on
+the stock server (`/stock`) and on the default one (`/check`); `none` has no grammar. Other jobs
+share the machine, so variants run interleaved and each round's constrained tokens/s is divided
+by the same round's unconstrained tokens/s; the table shows medians, by wall time (what a planner
+waits for) and by the server's CPU time (less disturbed by other jobs). Prompts are evaluated
+once, by a warm-up request per server: llama.cpp reuses them, so the timings are sampling.
 """
 
 from __future__ import annotations
@@ -79,27 +82,53 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=80)
     parser.add_argument("--grammar", action="append", default=[], metavar="NAME=FILE")
     args = parser.parse_args()
-    grammars: dict[str, str | None] = {"old": old_gbnf(), "new": dsl_gbnf()}
+    grammars: dict[str, str] = {"old": old_gbnf(), "new": dsl_gbnf()}
     for item in args.grammar:
         name, _, path = item.partition("=")
         grammars[name] = Path(path).read_text()
-    grammars["none"] = None
     site = load_site("shop")
     messages = plan_messages(site, TASK, site_examples(site))
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in grammars}
-    with LocalLlmServer.start(threads=2) as server:
-        client = OpenAI(base_url=server.base_url, api_key="sk-local", timeout=3600)
-        speed(server, client, messages, None, 4)  # evaluates the prompt
-        for r in range(args.rounds):
-            for name, grammar in grammars.items():
-                runs[name].append(speed(server, client, messages, grammar, args.tokens))
-                wall, cpu = runs[name][-1]
-                print(
-                    f"round {r + 1}: {name:6s} {wall:6.2f} tok/s, {cpu:6.2f} tok/cpu-s",
-                    file=sys.stderr,
-                )
+    with (
+        LocalLlmServer.start(threads=2, stock_sampler=True) as stock,
+        LocalLlmServer.start(threads=2) as checking,
+    ):
+        variants = [
+            (f"{name}/{label}", grammar, server)
+            for name, grammar in grammars.items()
+            for label, server in (("stock", stock), ("check", checking))
+        ]
+        variants.append(("none", None, checking))
+        runs = measure(variants, messages, args.rounds, args.tokens)
+    report(runs)
+
+
+Variant = tuple[str, str | None, LocalLlmServer]
+
+
+def measure(
+    variants: list[Variant], messages: list, rounds: int, tokens: int
+) -> dict[str, list[tuple[float, float]]]:
+    """(tokens/s of wall time, tokens/s of CPU time) per variant and round, interleaved."""
+    clients = {}
+    for _, _, server in variants:
+        if server.pid not in clients:
+            clients[server.pid] = OpenAI(base_url=server.base_url, api_key="sk-local", timeout=3600)
+            speed(server, clients[server.pid], messages, None, 4)  # evaluates the prompt
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in variants}
+    for r in range(rounds):
+        for name, grammar, server in variants:
+            runs[name].append(speed(server, clients[server.pid], messages, grammar, tokens))
+            wall, cpu = runs[name][-1]
+            print(
+                f"round {r + 1}: {name:10s} {wall:6.2f} tok/s, {cpu:6.2f} tok/cpu-s",
+                file=sys.stderr,
+            )
+    return runs
+
+
+def report(runs: dict[str, list[tuple[float, float]]]) -> None:
     print(
-        f"{'grammar':8s} {'tok/s':>6s} {'x none':>7s} {'x none (cpu)':>13s}  wall ratio per round"
+        f"{'grammar':10s} {'tok/s':>6s} {'x none':>7s} {'x none (cpu)':>13s}  wall ratio per round"
     )
     for name, values in runs.items():
         walls = [w / n[0] for (w, _), n in zip(values, runs["none"], strict=True)]
@@ -107,7 +136,7 @@ def main() -> None:
         median_speed = statistics.median(w for w, _ in values)
         shown = " ".join(f"{x:.2f}" for x in walls)
         print(
-            f"{name:8s} {median_speed:6.2f} {statistics.median(walls):7.2f}"
+            f"{name:10s} {median_speed:6.2f} {statistics.median(walls):7.2f}"
             f" {statistics.median(cpus):13.2f}  {shown}"
         )
 

@@ -12,7 +12,7 @@ import pytest
 from agentjit.localllm import LocalLlmError, LocalLlmServer
 from agentjit.localllm.errors import INSTALL_HINT
 from agentjit.localllm.models import DEFAULT_MODEL, MODELS
-from agentjit.localllm.server import require_llama_server
+from agentjit.localllm.server import SERVER_MODULE, require_llama_server
 
 
 def llm_unavailable_reason() -> str | None:
@@ -33,7 +33,7 @@ def require_local_llm() -> None:
 
 
 def llama_server_pids() -> set[int]:
-    """The pids of every running `llama_cpp.server` process on this machine (from /proc)."""
+    """The pids of every running local LLM server process on this machine (from /proc)."""
     pids = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -43,7 +43,7 @@ def llama_server_pids() -> set[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"llama_cpp.server" in cmdline and state != "Z":
+        if SERVER_MODULE.encode() in cmdline and state != "Z":
             pids.add(int(entry.name))
     return pids
 

@@ -215,7 +215,8 @@ def test_model_registry_and_command(tmp_path: Path) -> None:
         resolve("gpt-17")
     gguf = tmp_path / "m.gguf"
     smol = server_command(LocalModel(MODELS["smollm2"], gguf), 8089, 2)
-    assert smol[1:3] == ["-m", "llama_cpp.server"]
+    assert smol[1:3] == ["-m", "agentjit.localllm.serve"]
+    assert "--stock-sampler" not in smol
     text = " ".join(smol)
     for part in ("--host 127.0.0.1", "--port 8089", "--n_threads 2", "--logits_all False"):
         assert part in text

@@ -435,15 +435,8 @@ async def run_loop(
         )
         started = time.perf_counter()
         recorder.started = started
-        deadline = asyncio.timeout(timeout_s)
-        done, answer, reason = False, None, "timeout"
         try:
-            async with deadline:
-                done, answer, reason = await loop.run()
-        except TimeoutError:
-            if not deadline.expired():
-                raise
-            reason = f"timeout after {timeout_s:g} s"
+            done, answer, reason = await _run_within(loop, timeout_s)
         finally:
             seconds = time.perf_counter() - started
             if trace:
@@ -458,6 +451,18 @@ async def run_loop(
         done,
         reason,
     )
+
+
+async def _run_within(loop: AgentLoop, timeout_s: float) -> tuple[bool, Any, str]:
+    """`loop.run()`'s (done, answer, reason), or not done with a timeout reason."""
+    deadline = asyncio.timeout(timeout_s)
+    try:
+        async with deadline:
+            return await loop.run()
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        return False, None, f"timeout after {timeout_s:g} s"
 
 
 def _print_step(step: Step) -> None:

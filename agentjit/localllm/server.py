@@ -1,5 +1,8 @@
 """A llama_cpp.server process serving one local model behind an OpenAI-compatible API.
 
+The process runs `agentjit.localllm.serve`: llama_cpp.server with sample-then-check grammar
+sampling.
+
     with LocalLlmServer.start("smollm2") as llm:
         client = AsyncOpenAI(base_url=llm.base_url, api_key="sk-local")
         ...  # model=llm.model
@@ -19,6 +22,7 @@ from types import TracebackType
 
 from agentjit.localllm.errors import INSTALL_HINT, LocalLlmError
 from agentjit.localllm.models import DEFAULT_MODEL, LocalModel, resolve
+from agentjit.localllm.serve import STOCK_FLAG
 from agentjit.localllm.wheels import LLAMA_DIST, cpu_count
 from agentjit.webapps.server import LOOPBACK, AppError, AppServer, free_port
 
@@ -26,10 +30,21 @@ N_CTX = 4096
 START_TIMEOUT_S = 60.0
 
 
-def server_command(model: LocalModel, port: int, threads: int, n_ctx: int = N_CTX) -> list[str]:
+SERVER_MODULE = "agentjit.localllm.serve"
+"""llama_cpp.server with sample-then-check grammar sampling (localllm.sample_then_check)."""
+
+
+def server_command(
+    model: LocalModel,
+    port: int,
+    threads: int,
+    n_ctx: int = N_CTX,
+    *,
+    stock_sampler: bool = False,
+) -> list[str]:
     # --logits_all False: the default True keeps logits for every prompt token (5x the memory,
     # half the prompt speed) and nothing here reads them.
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model.path)]
+    cmd = [sys.executable, "-m", SERVER_MODULE, "--model", str(model.path)]
     cmd += ["--model_alias", model.spec.alias, "--logits_all", "False", "--n_ctx", str(n_ctx)]
     cmd += ["--n_threads", str(threads), "--host", LOOPBACK, "--port", str(port)]
     # The default interrupts a streaming answer when the next request arrives: k concurrent
@@ -37,6 +52,8 @@ def server_command(model: LocalModel, port: int, threads: int, n_ctx: int = N_CT
     cmd += ["--verbose", "False", "--interrupt_requests", "False"]
     if model.spec.chat_format:
         cmd += ["--chat_format", model.spec.chat_format]
+    if stock_sampler:
+        cmd.append(STOCK_FLAG)
     return cmd
 
 
@@ -76,8 +93,13 @@ class LocalLlmServer:
         threads: int | None = None,
         log_path: Path | None = None,
         timeout_s: float = START_TIMEOUT_S,
+        stock_sampler: bool = False,
     ) -> LocalLlmServer:
-        """Start serving `model` and wait until it answers; raises `LocalLlmError`."""
+        """Start serving `model` and wait until it answers; raises `LocalLlmError`.
+
+        `stock_sampler` keeps llama-cpp-python's sampling, which checks the whole vocabulary
+        against the grammar at every token (slower; for comparisons).
+        """
         require_llama_server()
         local = resolve(model)
         port = port or free_port()
@@ -86,7 +108,7 @@ class LocalLlmServer:
             fd, name = tempfile.mkstemp(prefix="agentjit-llm-", suffix=".log")
             os.close(fd)
             log_path = Path(name)
-        cmd = server_command(local, port, threads or cpu_count())
+        cmd = server_command(local, port, threads or cpu_count(), stock_sampler=stock_sampler)
         try:
             app = AppServer.start(
                 local.spec.alias,
