@@ -3,7 +3,8 @@
     python bench/gbnf_speed.py                      # 3 rounds of 80 tokens
     python bench/gbnf_speed.py --rounds 5 --tokens 150 --grammar mine=/tmp/mine.gbnf
 
-Starts two local servers (SmolLM2-135M, 2 threads each, one request at a time): one with
+Starts two local servers (SmolLM2-135M, one request at a time, 1 thread each by default: llama.cpp's
+threads spin on a barrier, so 2 threads on a machine with other work are much noisier): one with
 llama-cpp-python's stock sampler, which checks the whole vocabulary against the grammar at every
 token, and one sampling then checking (agentjit.localllm.sample_then_check, the default). Each is
 asked for a shop plan with the planner's own prompt, once per variant per round: `old` is
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=80)
     parser.add_argument("--grammar", action="append", default=[], metavar="NAME=FILE")
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads per server")
     args = parser.parse_args()
     grammars: dict[str, str] = {"old": old_gbnf(), "new": dsl_gbnf()}
     for item in args.grammar:
@@ -89,8 +91,8 @@ def main() -> None:
     site = load_site("shop")
     messages = plan_messages(site, TASK, site_examples(site))
     with (
-        LocalLlmServer.start(threads=2, stock_sampler=True) as stock,
-        LocalLlmServer.start(threads=2) as checking,
+        LocalLlmServer.start(threads=args.threads, stock_sampler=True) as stock,
+        LocalLlmServer.start(threads=args.threads) as checking,
     ):
         variants = [
             (f"{name}/{label}", grammar, server)

@@ -377,16 +377,14 @@ def dsl_gbnf(
     max_depth: int = 4,
     max_statements: int = 20,
     fence: str | None = "```",
-    site_tools: Sequence[str] = (),
 ) -> str:
     """The GBNF grammar of DSL programs, for llama.cpp (`extra_body={"grammar": ...}`).
 
     With a `fence` the model writes one fenced ```agent block and stops at its closing fence.
     Blocks nest at most `max_depth` levels (a def's body is level 1) and hold at most
-    `max_statements` statements. `site_tools` is accepted for later use and ignored for now.
-    The text is cached: asking again with the same limits returns the same string.
+    `max_statements` statements. The text is cached: asking again with the same limits returns
+    the same string.
     """
-    del site_tools
     if max_depth < 1 or max_statements < 1:
         raise ValueError("a program needs max_depth >= 1 and max_statements >= 1")
     return _gbnf(max_depth, max_statements, fence)
