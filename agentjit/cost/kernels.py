@@ -119,7 +119,11 @@ def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  
     """Samples `lo..hi` of the makespan into `out`, with an RNG seeded from `seed`.
 
     `LANES` samples go through the nodes together: their dependency chains are independent, so
-    the CPU overlaps them (the common node's work is spelled out per lane for that reason). It
+    the CPU overlaps them (the common node's work is spelled out per lane for that reason).
+    Direct paths, most frequent first in real plans: a guarded node without resources (an op of
+    a loop iteration or a branch: written out per lane, a lane whose guard is off draws
+    nothing); a node on one browser slot, guarded or not; then the general path (tab pools,
+    hedge joins, several resources) and the plain node. It
     is one function on purpose: a call that passes arrays costs reference-count updates, which
     per node would cost more than the node's work."""
     (pred_ptr, pred_idx, node_dist, node_guard, node_mode, res_ptr, res_id, res_role,
@@ -141,13 +145,50 @@ def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  
         x0, x1, x2, x3 = xs[0], xs[1], xs[2], xs[3]
         for v in range(n):
             mode = node_mode[v]
-            if mode & ~IN_SPAN == HOLDS | ONE_USE:  # a tab op taking one browser slot
+            if mode & ~IN_SPAN == GUARDED:  # an op of a loop iteration or a branch
+                r0 = r1 = r2 = r3 = 0.0
+                for j in range(pred_ptr[v], pred_ptr[v + 1]):
+                    p = pred_idx[j]
+                    r0 = max(r0, finish[p, 0])
+                    r1 = max(r1, finish[p, 1])
+                    r2 = max(r2, finish[p, 2])
+                    r3 = max(r3, finish[p, 3])
+                g = node_guard[v]
+                a0, a1, a2, a3 = on[g, 0], on[g, 1], on[g, 2], on[g, 3]
+                active[v, 0], active[v, 1], active[v, 2], active[v, 3] = a0, a1, a2, a3
+                d = node_dist[v]
+                if d >= 0:  # only a lane whose guard holds draws
+                    if a0:
+                        x0 = _next(x0)
+                        r0 += tables[d, np.int64((x0 * _MULT) >> shift)]
+                    if a1:
+                        x1 = _next(x1)
+                        r1 += tables[d, np.int64((x1 * _MULT) >> shift)]
+                    if a2:
+                        x2 = _next(x2)
+                        r2 += tables[d, np.int64((x2 * _MULT) >> shift)]
+                    if a3:
+                        x3 = _next(x3)
+                        r3 += tables[d, np.int64((x3 * _MULT) >> shift)]
+                finish[v, 0], finish[v, 1], finish[v, 2], finish[v, 3] = r0, r1, r2, r3
+                if mode & IN_SPAN:
+                    span[0] = max(span[0], r0) if a0 else span[0]
+                    span[1] = max(span[1], r1) if a1 else span[1]
+                    span[2] = max(span[2], r2) if a2 else span[2]
+                    span[3] = max(span[3], r3) if a3 else span[3]
+                continue
+            if mode & ~(IN_SPAN | GUARDED) == HOLDS | ONE_USE:  # a tab op on one browser slot
                 xs[0], xs[1], xs[2], xs[3] = x0, x1, x2, x3
                 lo_slot, hi_slot = caps_ptr[res_id[res_ptr[v]]], caps_ptr[res_id[res_ptr[v]] + 1]
                 for lane in range(LANES):
                     end = 0.0
                     for j in range(pred_ptr[v], pred_ptr[v + 1]):
                         end = max(end, finish[pred_idx[j], lane])
+                    if mode & GUARDED:
+                        active[v, lane] = on[node_guard[v], lane]
+                        if not active[v, lane]:
+                            finish[v, lane] = end
+                            continue
                     best = lo_slot
                     for slot in range(lo_slot + 1, hi_slot):
                         if free[slot, lane] < free[best, lane]:

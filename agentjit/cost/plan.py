@@ -76,6 +76,7 @@ class ResourceRole(IntEnum):
 
 USE, ACQUIRE, RELEASE = (int(role) for role in ResourceRole)
 """The roles as plain ints, for the kernels and the Python reference's inner loops."""
+_BROWSER, _LLM = int(ResourceKind.BROWSER), int(ResourceKind.LLM)
 
 
 @dataclass(frozen=True)
@@ -152,18 +153,24 @@ class FlatPlan:
 
     def capacities(self, strategy: Strategy) -> np.ndarray:
         """Slots per resource under `strategy`."""
-        caps = np.empty(len(self.resource_kinds), dtype=np.int64)
-        for r, kind in enumerate(self.resource_kinds):
-            if kind == ResourceKind.BROWSER:
-                caps[r] = strategy.tabs
-            elif kind == ResourceKind.LLM:
-                caps[r] = self.llm_limit
+        caps: list[int] = []
+        resources = zip(
+            self.resource_kinds.tolist(),
+            self.resource_max.tolist(),
+            self.resource_hedged.tolist(),
+            strict=True,
+        )
+        for kind, most, hedged in resources:  # plain ints: this runs once per simulation
+            if kind == _BROWSER:
+                caps.append(strategy.tabs)
+            elif kind == _LLM:
+                caps.append(self.llm_limit)
             else:
-                width = min(int(self.resource_max[r]), strategy.tabs)
-                if self.resource_hedged[r]:
+                width = min(most, strategy.tabs)
+                if hedged:
                     width //= max(1, strategy.hedge)
-                caps[r] = max(1, width)
-        return caps
+                caps.append(max(1, width))
+        return np.array(caps, dtype=np.int64)
 
     def strategies(self) -> list[Strategy]:
         """Serial, parallel with w = 2..max_tabs, and hedge-k when something is hedgeable."""

@@ -102,7 +102,10 @@ def node_modes(plan: FlatPlan) -> np.ndarray:
 
 def slot_offsets(plan: FlatPlan, strategy: Strategy) -> np.ndarray:
     """Where each resource's slots start in the kernel's flat slot array."""
-    return np.concatenate(([0], np.cumsum(plan.capacities(strategy)))).astype(np.int64)
+    caps = plan.capacities(strategy)
+    out = np.zeros(len(caps) + 1, dtype=np.int64)
+    np.cumsum(caps, out=out[1:])
+    return out
 
 
 def table_shift(tables: np.ndarray) -> np.uint64:

@@ -11,7 +11,7 @@ the time, which is most of what flattening costs for ranking.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agentjit.cost.plan import NodeInfo
@@ -34,6 +34,8 @@ class Template:
     resources: tuple[int, int] = (0, 0)
     hedges: int = 0
     collected: tuple[Frontier, ...] = ()
+    _lanes: list[tuple[str, str] | None] = field(default_factory=list)
+    """Per node of iteration 0: its lane split around the iteration mark (see `_lane_parts`)."""
 
     @classmethod
     def start(cls, out: PlanBuilder, guard: int, depth: int) -> Template:
@@ -53,52 +55,68 @@ class Template:
         self.resources = (self.resources[0], len(out.resources))
         self.hedges = out.hedge_units - self.hedges
         self.collected = tuple(collected)
+        self._lanes = [_lane_parts(info.lane, self.depth) for info in out.info[slice(*self.nodes)]]
         return self
 
     def instantiate(self, i: int, guard: int) -> set[int]:
         """Append iteration i (whose guard is `guard`); the nodes its collected values need."""
         out = self.out
-        shift_e = _shifter(self.events, len(out.events))
-        for kind, dist, prob, cap, alias in out.events[slice(*self.events)]:
-            out.events.append((kind, dist, prob, cap, shift_e(alias)))
-        shift_g = _shifter(self.guards, len(out.guards), {self.guard: guard})
-        for parent, kind, event, index in out.guards[slice(*self.guards)]:
-            out.guards.append((shift_g(parent), kind, shift_e(event), index))
-        shift_r = _shifter(self.resources, len(out.resources))
-        out.resources.extend(out.resources[slice(*self.resources)])
-        shift_n = _shifter(self.nodes, len(out.node_dist))
-        for v in range(*self.nodes):
-            out.preds.append([shift_n(p) for p in out.preds[v]])
-            out.node_dist.append(out.node_dist[v])
-            out.node_guard.append(shift_g(out.node_guard[v]))
-            out.node_flags.append(out.node_flags[v])
-            out.holds.append([(shift_r(r), role, shift_n(p)) for r, role, p in out.holds[v]])
-            info = out.info[v]
-            out.info.append(NodeInfo(info.label, _renumber(info.lane, self.depth, i)))
+        e_lo, e_hi = self.events
+        de = len(out.events) - e_lo
+        out.events.extend(
+            (kind, dist, prob, cap, alias + de if e_lo <= alias < e_hi else alias)
+            for kind, dist, prob, cap, alias in out.events[e_lo:e_hi]
+        )
+        g_lo, g_hi = self.guards
+        dg, own = len(out.guards) - g_lo, self.guard
+        out.guards.extend(
+            (
+                guard if parent == own else parent + dg if g_lo <= parent < g_hi else parent,
+                kind,
+                event + de if e_lo <= event < e_hi else event,
+                index,
+            )
+            for parent, kind, event, index in out.guards[g_lo:g_hi]
+        )
+        r_lo, r_hi = self.resources
+        dr = len(out.resources) - r_lo
+        out.resources.extend(out.resources[r_lo:r_hi])
+        n_lo, n_hi = self.nodes
+        dn = len(out.node_dist) - n_lo
+        out.preds.extend(
+            [p + dn if n_lo <= p < n_hi else p for p in preds] for preds in out.preds[n_lo:n_hi]
+        )
+        out.node_dist.extend(out.node_dist[n_lo:n_hi])
+        out.node_guard.extend(
+            guard if g == own else g + dg if g_lo <= g < g_hi else g
+            for g in out.node_guard[n_lo:n_hi]
+        )
+        out.node_flags.extend(out.node_flags[n_lo:n_hi])
+        out.holds.extend(
+            [
+                (r + dr if r_lo <= r < r_hi else r, role, p + dn if n_lo <= p < n_hi else p)
+                for r, role, p in holds
+            ]
+            for holds in out.holds[n_lo:n_hi]
+        )
+        mark = str(i)
+        out.info.extend(
+            NodeInfo(info.label, info.lane if parts is None else parts[0] + mark + parts[1])
+            for info, parts in zip(out.info[n_lo:n_hi], self._lanes, strict=True)
+        )
         out.hedge_units += self.hedges
-        return {shift_n(p) for frontier in self.collected for p in frontier}
+        return {p + dn if n_lo <= p < n_hi else p for frontier in self.collected for p in frontier}
 
 
-def _shifter(span: tuple[int, int], base: int, fixed: dict[int, int] | None = None):
-    """Maps an index inside `span` to its copy starting at `base`; others to themselves."""
-    lo, hi = span
-    fixed = fixed or {}
-
-    def shift(index: int) -> int:
-        if index in fixed:
-            return fixed[index]
-        return index - lo + base if lo <= index < hi else index
-
-    return shift
-
-
-def _renumber(lane: str, depth: int, i: int) -> str:
-    """`tab 1 #0 copy 2` -> `tab 1 #5 copy 2`: the iteration mark at nesting `depth`."""
+def _lane_parts(lane: str, depth: int) -> tuple[str, str] | None:
+    """(head, tail) with `head + str(i) + tail` the lane of iteration i, for a lane with the
+    iteration mark `#0` at nesting `depth` (`tab 1 #0 copy 2` -> `tab 1 #`, ` copy 2`); None
+    for a lane without one, which every iteration keeps."""
     parts = lane.split(" #")
     if len(parts) <= depth + 1:
-        return lane
+        return None
     head, _, rest = parts[depth + 1].partition(" ")
     if head != "0":
-        return lane
-    parts[depth + 1] = f"{i} {rest}" if rest else str(i)
-    return " #".join(parts)
+        return None
+    tail = (" " + rest if rest else "") + "".join(" #" + p for p in parts[depth + 2 :])
+    return " #".join(parts[: depth + 1]) + " #", tail

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field, fields
 
 from agentjit.ir import Location
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+"""A node class's field names, in order (`dataclasses.fields` is slow to call per node)."""
+
 
 @dataclass(frozen=True)
 class Node:
@@ -18,8 +21,11 @@ class Node:
 
     def children(self) -> Iterator[Node]:
         """Direct child nodes, in source order."""
-        for f in fields(self):
-            value = getattr(self, f.name)
+        names = _FIELD_NAMES.get(type(self))
+        if names is None:
+            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in fields(self))
+        for name in names:
+            value = getattr(self, name)
             if isinstance(value, Node):
                 yield value
             elif isinstance(value, tuple):

@@ -1,7 +1,9 @@
 """DSL text -> typed AST.
 
 `parse_program` runs the Lark parser (with syntax-error recovery, see `syntax.py`) and then a
-Transformer that builds `ast` nodes with locations. Constructs the grammar accepts only to
+bottom-up builder that turns its tree into `ast` nodes with locations (a plain recursive walk
+calling one method per rule, like a Lark `Transformer` with `v_args(meta=True)`, without the
+per-node wrapper objects that make that one slow). Constructs the grammar accepts only to
 explain them well — attribute or item assignment, prefixed strings such as f-strings, `use` after
 a `def` — are reported here as located diagnostics.
 """
@@ -13,7 +15,7 @@ import re
 import warnings
 from typing import Any
 
-from lark import Token, Transformer, Tree, v_args
+from lark import Token, Tree
 from lark.tree import Meta
 
 from agentjit.frontend import ast
@@ -37,14 +39,23 @@ _STRING_PREFIX_HINT = {
 }
 
 
-@v_args(meta=True)
-class _ToAst(Transformer):
-    """Builds AST nodes bottom-up; collects diagnostics instead of stopping at the first."""
+class _ToAst:
+    """Builds AST nodes bottom-up; collects diagnostics instead of stopping at the first.
+
+    A method per grammar rule takes the node's meta and its children, already built; a rule
+    without one stays a Lark `Tree` (as a `Transformer` would leave it)."""
 
     def __init__(self, file: str) -> None:
-        super().__init__()
         self.file = file
         self.diagnostics: list[Diagnostic] = []
+
+    def transform(self, tree: Tree) -> Any:
+        """The AST of `tree` (recursive: `parse_program` has bounded its depth first)."""
+        kids = [self.transform(c) if isinstance(c, Tree) else c for c in tree.children]
+        method = getattr(self, tree.data, None)
+        if method is None:
+            return Tree(tree.data, kids, tree.meta)
+        return method(tree.meta, kids)
 
     def loc(self, meta: Meta | Token) -> Location:
         return _loc(self.file, meta)

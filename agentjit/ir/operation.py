@@ -58,12 +58,28 @@ class _ValueGroupDef:
     def __set_name__(self, owner: type, name: str) -> None:
         object.__setattr__(self, "name", name)
 
+    layout: ClassVar[tuple[tuple[Any, ...], int, bool, int] | None] = None
+    """(the group's defs, this def's position, whether a variadic def precedes it, how many of
+    the defs are fixed), set when the op class is created: `__get__`'s arithmetic, precomputed."""
+
     def __get__(self, op: Operation | None, owner: type) -> Any:
         if op is None:
             return self
         values = getattr(op, self.values_field)
-        start, stop = op.segment(getattr(type(op), self.defs_field), self, len(values))
-        return values[start:stop] if self.variadic else values[start]
+        layout = self.layout
+        if layout is None or getattr(type(op), self.defs_field) is not layout[0]:
+            start, stop = op.segment(getattr(type(op), self.defs_field), self, len(values))
+            return values[start:stop] if self.variadic else values[start]
+        _, pos, after_variadic, fixed = layout
+        if self.variadic:
+            return values[pos : pos + max(0, len(values) - fixed)]
+        return values[pos - 1 + max(0, len(values) - fixed) if after_variadic else pos]
+
+    def set_layout(self, defs: tuple[Any, ...]) -> None:
+        pos = defs.index(self)
+        after = any(d.variadic for d in defs[:pos])
+        fixed = sum(1 for d in defs if not d.variadic)
+        object.__setattr__(self, "layout", (defs, pos, after, fixed))
 
 
 class OperandDef(_ValueGroupDef):
@@ -154,6 +170,9 @@ class Operation:
             defs = tuple(d for d in own if isinstance(d, kind))
             if defs:
                 setattr(cls, field, defs)
+                for d in defs:
+                    if isinstance(d, _ValueGroupDef):
+                        d.set_layout(defs)
         if cls.name:
             if cls.name in OP_REGISTRY:
                 raise ValueError(f"op name {cls.name!r} is defined twice")

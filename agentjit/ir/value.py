@@ -10,8 +10,7 @@ Use-lists are ordered dicts of `Use(op, index)`, kept in sync by `Operation`'s o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from agentjit.ir.types import Type
 
@@ -20,18 +19,12 @@ if TYPE_CHECKING:
     from agentjit.ir.operation import Operation
 
 
-@dataclass(frozen=True, slots=True)
-class Use:
-    """Operand number `index` of `op` reads the value."""
+class Use(NamedTuple):
+    """Operand number `index` of `op` reads the value. A tuple: hashing and comparing it run in
+    C (ops compare by identity), which matters because every operand edit touches a use-list."""
 
     op: Operation
     index: int
-
-    def __hash__(self) -> int:
-        return hash((id(self.op), self.index))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Use) and other.op is self.op and other.index == self.index
 
 
 class Value:
@@ -44,11 +37,7 @@ class Value:
         self.name_hint = name_hint
         self.uses: dict[Use, None] = {}
 
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
+    # Equality and hashing are object identity (`object`'s own, which run in C).
 
     @property
     def has_uses(self) -> bool:

@@ -17,11 +17,16 @@ is consumed at most once and only in the block that defines it; (5) the op's own
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from agentjit.ir.block import Block
 from agentjit.ir.diagnostics import Diagnostic, VerifyError
-from agentjit.ir.operation import Operation
+from agentjit.ir.operation import ANY_TYPE, Operation
 from agentjit.ir.printer import Printer
 from agentjit.ir.traits import IsolatedFromAbove, NoTerminator, Terminator
+from agentjit.ir.types import Type
 from agentjit.ir.value import Use, Value
 
 MAX_ERRORS = 20
@@ -117,7 +122,7 @@ class _Verifier:
             )
 
     def check_operands(self, op: Operation, visible: set[Value]) -> None:
-        for i, value in enumerate(op.operands):
+        for i, value in enumerate(op._operands):
             if value not in visible:
                 name = self.printer.names[value]
                 self.fail(
@@ -134,8 +139,9 @@ class _Verifier:
 
     def check_declaration(self, op: Operation) -> None:
         cls = type(op)
-        self.check_group(op, "operand", cls.operand_defs, [v.type for v in op.operands])
-        self.check_group(op, "result", cls.result_defs, [r.type for r in op.results])
+        shape = _SHAPES.get(cls) or _shape_of(cls)
+        self.check_group(op, "operand", shape.operands, op._operands)
+        self.check_group(op, "result", shape.results, op.results)
         for d in cls.attr_defs:
             if d.name not in op.attributes:
                 if not d.optional:
@@ -146,30 +152,36 @@ class _Verifier:
             if not isinstance(value, d.kinds) or wrong_bool:
                 kinds = " or ".join(k.__name__ for k in d.kinds)
                 self.fail(op, "attribute", f"attribute '{d.name}' of {op.name} must be {kinds}")
-        want = len(cls.region_defs)
-        if not cls.variadic_regions and len(op.regions) != want:
+        want = shape.regions
+        if want >= 0 and len(op.regions) != want:
             self.fail(op, "structure", f"{op.name} has {len(op.regions)} regions, expected {want}")
 
-    def check_group(self, op: Operation, what: str, defs, types) -> None:
-        fixed = sum(1 for d in defs if not d.variadic)
-        has_var = len(defs) != fixed
-        if len(types) < fixed or (not has_var and len(types) != fixed):
-            exact = "at least " if has_var else ""
-            self.fail(op, "shape", f"{op.name} has {len(types)} {what}s, expected {exact}{fixed}")
+    def check_group(self, op: Operation, what: str, group: _Group, values: Sequence[Value]) -> None:
+        defs, fixed, has_var = group
+        if not has_var and len(values) == fixed:  # the common case: one value per def
+            for d, v in zip(defs, values, strict=True):
+                if d.constraint is not ANY_TYPE and not d.constraint.accepts(v.type):
+                    self.type_error(op, what, d, v.type)
             return
-        var_len = len(types) - fixed
+        if len(values) < fixed or not has_var:
+            exact = "at least " if has_var else ""
+            self.fail(op, "shape", f"{op.name} has {len(values)} {what}s, expected {exact}{fixed}")
+            return
+        var_len = len(values) - fixed
         start = 0
         for d in defs:  # the same layout as Operation.segment, in one pass
             stop = start + (var_len if d.variadic else 1)
-            for t in types[start:stop]:
-                if not d.constraint.accepts(t):
-                    self.fail(
-                        op,
-                        "type",
-                        f"{what} '{d.name}' of {op.name} has type {t}, "
-                        f"expected {d.constraint.description}",
-                    )
+            for v in values[start:stop]:
+                if not d.constraint.accepts(v.type):
+                    self.type_error(op, what, d, v.type)
             start = stop
+
+    def type_error(self, op: Operation, what: str, d: Any, t: Type) -> None:
+        self.fail(
+            op,
+            "type",
+            f"{what} '{d.name}' of {op.name} has type {t}, expected {d.constraint.description}",
+        )
 
     # ---- SSA bookkeeping and tokens -------------------------------------------------------
 
@@ -209,6 +221,35 @@ class _Verifier:
                     f"token {name} is used outside the block that defines it",
                     "pass tokens into regions as operands and block arguments, not by capture",
                 )
+
+
+_Group = tuple[tuple[Any, ...], int, bool]
+"""An operand or result group's defs, how many of them are fixed, and whether one is variadic."""
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What `check_declaration` needs of an op class, derived once per class."""
+
+    operands: _Group
+    results: _Group
+    regions: int
+    """The region count, or -1 when it varies."""
+
+
+_SHAPES: dict[type[Operation], _Shape] = {}
+
+
+def _group(defs: tuple[Any, ...]) -> _Group:
+    fixed = sum(1 for d in defs if not d.variadic)
+    return defs, fixed, fixed != len(defs)
+
+
+def _shape_of(cls: type[Operation]) -> _Shape:
+    regions = -1 if cls.variadic_regions else len(cls.region_defs)
+    shape = _Shape(_group(cls.operand_defs), _group(cls.result_defs), regions)
+    _SHAPES[cls] = shape
+    return shape
 
 
 def verify(root: Operation) -> None:
