@@ -7,7 +7,8 @@
 
 1. validity: on the shop and tracker tasks, the fraction of candidates valid before repair and
    after up to R repair rounds, with the compiler's contract diagnostics sent back and without
-   (the model then hears only that a contract failed).
+   (the model then hears only that a contract failed), and the check stage each candidate
+   stopped at (syntax, types, planner, contract, ok).
 2. latency: wall-clock planning time for k = 1, 4, 8 candidates (one repair round).
 3. cache: compile latency of a repeated task from the plan cache (no model call), median.
 4. modes: on django-oscar, the JIT (plan, then run the compiled plan) and the agent loop (one
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import statistics
 import sys
@@ -58,7 +60,7 @@ def endpoint_for(args: argparse.Namespace) -> Iterator[Endpoint]:
         return
     from agentjit.localllm import LocalLlmServer
 
-    with LocalLlmServer.start(threads=2) as server:
+    with LocalLlmServer.start(threads=args.threads) as server:
         print(f"local model {server.model} at {server.base_url}", flush=True)
         yield Endpoint(server.base_url, server.model, grammar=True, concurrency=1)
 
@@ -68,6 +70,7 @@ async def validity(endpoint: Endpoint, k: int, rounds: int, per_site: int) -> No
     print(f"{'feedback':<10} {'site':<8} {'task':<3} {'first':>6} {'after':>6}  calls  s")
     for feedback in (True, False):
         totals = [0, 0, 0]
+        stages: collections.Counter[str] = collections.Counter()
         for site_name, tasks in TASKS.items():
             site = load_site(site_name)
             for i, task in enumerate(tasks[:per_site]):
@@ -75,18 +78,26 @@ async def validity(endpoint: Endpoint, k: int, rounds: int, per_site: int) -> No
                 result = await plan_task(task, site, OpenAiClient(endpoint), settings)
                 c = result.counts()
                 totals = [totals[0] + c["valid_first"], totals[1] + c["valid"], totals[2] + k]
+                stages.update(result.stages())
                 label = "contracts" if feedback else "none"
                 print(
                     f"{label:<10} {site_name:<8} {i:<3} {c['valid_first']:>3}/{k:<2} "
-                    f"{c['valid']:>3}/{k:<2} {c['llm_calls']:>5}  {result.seconds:.0f}",
+                    f"{c['valid']:>3}/{k:<2} {c['llm_calls']:>5}  {result.seconds:.0f}  "
+                    f"first {_stages(result.stages(first=True))}; "
+                    f"final {_stages(result.stages())}",
                     flush=True,
                 )
         first, after, n = totals
         print(
             f"  {'with' if feedback else 'without'} contract feedback: valid before repair "
-            f"{first}/{n} ({first / n:.0%}), after {after}/{n} ({after / n:.0%})",
+            f"{first}/{n} ({first / n:.0%}), after {after}/{n} ({after / n:.0%}); "
+            f"where candidates ended: {_stages(stages)}",
             flush=True,
         )
+
+
+def _stages(counts: dict[str, int]) -> str:
+    return " ".join(f"{stage}={n}" for stage, n in sorted(counts.items())) or "-"
 
 
 async def latency(endpoint: Endpoint, ks: list[int]) -> None:
@@ -182,6 +193,9 @@ def main() -> int:
     parser.add_argument("--base-url")
     parser.add_argument("--model")
     parser.add_argument("--grammar", action="store_true", help="the endpoint takes GBNF")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="llama.cpp threads (1 is steadier beside other work)"
+    )
     args = parser.parse_args()
     k, rounds, per_site = (2, 1, 1) if args.quick else (4, 2, 2)
     ks = [1, 2] if args.quick else [1, 4, 8]

@@ -144,6 +144,7 @@ def test_repair_turns_an_invalid_candidate_valid() -> None:
     assert "call open_category first" in repair
     assert client.sent[1][-2]["content"].startswith("```agent\nuse shop")
     assert result.counts() == {"candidates": 1, "valid_first": 0, "valid": 1, "llm_calls": 2}
+    assert result.stages(first=True) == {"contract": 1} and result.stages() == {"ok": 1}
 
 
 def test_repair_rounds_are_bounded() -> None:
@@ -152,6 +153,7 @@ def test_repair_rounds_are_bounded() -> None:
     assert client.calls == 6
     assert all(len(c.attempts) == 3 and not c.valid for c in result.candidates)
     assert result.winner is None and result.ranked == []
+    assert result.stages() == result.stages(first=True) == {"contract": 2}
 
 
 def test_without_contract_feedback_the_model_hears_no_location() -> None:

@@ -122,6 +122,11 @@ class PlanResult:
             "llm_calls": self.llm_calls,
         }
 
+    def stages(self, *, first: bool = False) -> dict[str, int]:
+        """How many candidates ended (or, with `first`, started) at each check stage."""
+        ends = [c.attempts[0 if first else -1].checked.stage for c in self.candidates if c.attempts]
+        return {stage: ends.count(stage) for stage in sorted(set(ends))}
+
 
 Progress = Callable[[str], None]
 
