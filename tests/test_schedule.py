@@ -11,6 +11,7 @@ from agentjit.cli import main
 from agentjit.cost.gantt import gantt_text, strategy_table
 from agentjit.cost.model import CostModel, Priors
 from agentjit.cost.rank import rank
+from agentjit.cost.simulate import choose
 from agentjit.ir import parse_ir
 from agentjit.passes import PassContext, PassManager, PipelineError
 from tests.helpers import assert_round_trip, compile_dsl, run_outcome
@@ -146,4 +147,9 @@ def test_racing_keeps_the_winner_and_refines_the_leaders() -> None:
     assert raced[0].index == full[0].index
     assert len(raced[0].best.makespans) == 800
     assert {len(r.best.makespans) for r in raced[4:]} == {100}
+    for leader in raced[:4]:  # refined: the numbers a full run gives
+        full_run = choose(leader.plan, "mean", 800, 0)
+        assert [p.makespans.tolist() for p in leader.predictions] == [
+            p.makespans.tolist() for p in full_run
+        ]
     assert sorted(r.index for r in raced) == list(range(len(modules)))

@@ -9,6 +9,7 @@ draws. Sample counts are chosen to keep the file at a few seconds beyond Numba's
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import cache
 from pathlib import Path
@@ -21,7 +22,15 @@ from agentjit.cost import reference
 from agentjit.cost.distributions import lognormal
 from agentjit.cost.flatten import flatten
 from agentjit.cost.plan import IN_SPAN, JOIN_FIRST, FlatPlan, GuardKind, ResourceRole, Strategy
-from agentjit.cost.simulate import simulate
+from agentjit.cost.simulate import (
+    PARALLEL_MIN_SAMPLES,
+    choose,
+    choose_resumable,
+    hedge_levels,
+    kernel_plan,
+    resume,
+    simulate,
+)
 from agentjit.cost.synthetic import (
     BROWSER,
     PlanBuilder,
@@ -376,3 +385,29 @@ def test_threads_give_the_same_distribution() -> None:
     two = simulate(plan, Strategy(2), N_KS, seed=4, threads=2).makespans
     assert not np.array_equal(one, two)
     assert_same_distribution(one, two, 0.015)
+
+
+@pytest.mark.parametrize("first", [1, 37, 125, PARALLEL_MIN_SAMPLES])
+def test_a_resumed_run_gives_the_samples_of_one_longer_run(first: int) -> None:
+    plan = example_plan("shop_fanout_details")
+    short, done = choose_resumable(plan, "mean", first, seed=5)
+    for a, b in zip(short, choose(plan, "mean", first, seed=5), strict=True):
+        assert a.strategy == b.strategy
+        np.testing.assert_array_equal(a.makespans, b.makespans)
+    for samples in (first, 999, PARALLEL_MIN_SAMPLES):
+        for a, b in zip(resume(done, "p95", samples), choose(plan, "p95", samples, 5), strict=True):
+            assert a.strategy == b.strategy
+            np.testing.assert_array_equal(a.makespans, b.makespans)
+
+
+def test_skipping_hedge_copies_past_k_changes_no_sample() -> None:
+    plan = example_plan("shop_fanout_details")
+    assert hedge_levels(plan).max() >= 1  # the example has copies to skip
+    visited = dataclasses.replace(plan, kernel_args=None)
+    args = kernel_plan(plan)
+    visited.kernel_args = (*args[:-1], np.zeros_like(args[-1]))  # every node, every sample
+    for strategy in plan.strategies():
+        np.testing.assert_array_equal(
+            simulate(plan, strategy, 999, seed=3).makespans,
+            simulate(visited, strategy, 999, seed=3).makespans,
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
@@ -26,7 +27,9 @@ def i64(values: Sequence[int]) -> np.ndarray:
 
 def offsets(lengths: Sequence[int]) -> np.ndarray:
     """CSR row offsets from row lengths."""
-    return np.concatenate(([0], np.cumsum(lengths, dtype=np.int64))).astype(np.int64)
+    out = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, dtype=np.int64, out=out[1:])
+    return out
 
 
 @dataclass
@@ -107,22 +110,23 @@ class PlanBuilder:
         return len(self.resources) - 1
 
     def build(self) -> FlatPlan:
-        flat_holds = [h for hs in self.holds for h in hs]
-        g, ev, res = self.guards, self.events, self.resources
+        res_id, res_role, res_partner = columns([h for hs in self.holds for h in hs], 3)
+        g_parent, g_kind, g_event, g_index = columns(self.guards, 4)
+        ev, res = self.events, self.resources
         plan = FlatPlan(
-            pred_ptr=offsets([len(p) for p in self.preds]),
-            pred_idx=i64([p for ps in self.preds for p in ps]),
+            pred_ptr=offsets(list(map(len, self.preds))),
+            pred_idx=np.fromiter(chain.from_iterable(self.preds), np.int64),
             node_dist=i64(self.node_dist),
             node_guard=i64(self.node_guard),
             node_flags=i64(self.node_flags),
-            res_ptr=offsets([len(h) for h in self.holds]),
-            res_id=i64([h[0] for h in flat_holds]),
-            res_role=i64([h[1] for h in flat_holds]),
-            res_partner=i64([h[2] for h in flat_holds]),
-            g_parent=i64([x[0] for x in g]),
-            g_kind=i64([x[1] for x in g]),
-            g_event=i64([x[2] for x in g]),
-            g_index=i64([x[3] for x in g]),
+            res_ptr=offsets(list(map(len, self.holds))),
+            res_id=res_id,
+            res_role=res_role,
+            res_partner=res_partner,
+            g_parent=g_parent,
+            g_kind=g_kind,
+            g_event=g_event,
+            g_index=g_index,
             ev_kind=i64([x[0] for x in ev]),
             ev_dist=i64([x[1] for x in ev]),
             ev_prob=np.asarray([x[2] for x in ev], dtype=np.float64),
@@ -140,6 +144,13 @@ class PlanBuilder:
         )
         plan.check()
         return plan
+
+
+def columns(rows: Sequence[tuple[int, ...]], width: int) -> list[np.ndarray]:
+    """The columns of `rows` (tuples of `width` ints), each a contiguous int64 array."""
+    if not rows:
+        return [np.zeros(0, dtype=np.int64) for _ in range(width)]
+    return [np.fromiter(column, np.int64, len(rows)) for column in zip(*rows, strict=True)]
 
 
 def tables(dists: Sequence[Distribution], k: int) -> np.ndarray:

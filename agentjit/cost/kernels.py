@@ -24,8 +24,10 @@ from agentjit.cost.plan import ACQUIRE, IN_SPAN, JOIN_FIRST, RELEASE, USE
 GUARDED = 4
 HOLDS = 8
 ONE_USE = 16
+ONE_HOLD = 32
 """Bits of a node's mode beyond the plan's flags (JOIN_FIRST, IN_SPAN): whether it has a guard,
-resources, or exactly one resource that it uses (not holds)."""
+resources, exactly one resource that it uses, or exactly one that it acquires or releases (a
+loop iteration's slot in its tab pool)."""
 LANES = 4
 """Samples scheduled side by side (the hot path below is written out for exactly four)."""
 _MULT = np.uint64(0x2545F4914F6CDD1D)
@@ -49,6 +51,15 @@ def _seed_state(seed: int) -> np.uint64:
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     z = z ^ (z >> np.uint64(31))
     return z if z != 0 else _GOLDEN
+
+
+@njit(cache=True)
+def seed_lanes(seed: int) -> np.ndarray:
+    """The RNG state of each lane for a run seeded with `seed`."""
+    xs = np.empty(LANES, dtype=np.uint64)
+    for lane in range(LANES):
+        xs[lane] = _seed_state(seed * LANES + lane)
+    return xs
 
 
 @njit(cache=True, inline="always")
@@ -114,28 +125,84 @@ def _first_ready(v, lane, pred_ptr, pred_idx, finish, active):
     return first if first < np.inf else 0.0
 
 
+@njit(cache=True, inline="always")
+def _pool_node(v, mode, plan, caps_ptr, tables, shift, xs, finish, active, held, free, on, span):  # noqa: C901
+    """A node that acquires or releases one slot of a tab pool (a loop iteration's open, or
+    its close or hedge join), in every lane: the general path without its resource loops."""
+    pred_ptr, pred_idx, node_dist, node_guard = plan[0], plan[1], plan[2], plan[3]
+    j = plan[5][v]
+    acquire = plan[7][j] == ACQUIRE
+    lo_slot, hi_slot, partner = caps_ptr[plan[6][j]], caps_ptr[plan[6][j] + 1], plan[8][j]
+    for lane in range(LANES):
+        if mode & JOIN_FIRST:
+            end = _first_ready(v, lane, pred_ptr, pred_idx, finish, active)
+        else:
+            end = 0.0
+            for k in range(pred_ptr[v], pred_ptr[v + 1]):
+                end = max(end, finish[pred_idx[k], lane])
+        if mode & GUARDED:
+            active[v, lane] = on[node_guard[v], lane]
+            if not active[v, lane]:
+                finish[v, lane] = end
+                continue
+        best = lo_slot
+        if acquire:
+            for slot in range(lo_slot + 1, hi_slot):
+                if free[slot, lane] < free[best, lane]:
+                    best = slot
+            end = max(end, free[best, lane])
+        if node_dist[v] >= 0:
+            x = _next(xs[lane])
+            xs[lane] = x
+            end += tables[node_dist[v], np.int64((x * _MULT) >> shift)]
+        if acquire:
+            free[best, lane] = np.inf
+            held[v, lane] = best
+        elif partner >= 0 and active[partner, lane]:
+            free[held[partner, lane], lane] = end
+        finish[v, lane] = end
+        if mode & IN_SPAN:
+            span[lane] = max(span[lane], end)
+
+
+@njit(cache=True)
+def _live_nodes(node_level, hedge_k, active):
+    """The nodes a strategy with `hedge_k` may run, in order. The others (copies of a hedged
+    chain past k) never run and only hedge joins, which skip them, read them: they are marked
+    inactive once instead of visited in every sample."""
+    live = np.empty(node_level.shape[0], dtype=np.int64)
+    count = 0
+    for v in range(node_level.shape[0]):
+        if node_level[v] < hedge_k:
+            live[count] = v
+            count += 1
+        else:
+            active[v, :] = False
+    return live[:count]
+
+
 @njit(cache=True, nogil=True)
-def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  # noqa: C901
-    """Samples `lo..hi` of the makespan into `out`, with an RNG seeded from `seed`.
+def simulate_range(plan, caps_ptr, tables, shift, hedge_k, xs, out, lo, hi):  # noqa: C901
+    """Samples `lo..hi` of the makespan into `out`, drawing from the lanes' RNG states `xs`
+    (from `seed_lanes`), which it advances: a run continued from where another stopped (at a
+    multiple of `LANES`) gives the samples one longer run would.
 
     `LANES` samples go through the nodes together: their dependency chains are independent, so
     the CPU overlaps them (the common node's work is spelled out per lane for that reason).
     Direct paths, most frequent first in real plans: a guarded node without resources (an op of
     a loop iteration or a branch: written out per lane, a lane whose guard is off draws
-    nothing); a node on one browser slot, guarded or not; then the general path (tab pools,
-    hedge joins, several resources) and the plain node. It
+    nothing); a node on one browser slot, guarded or not; a node taking or giving back one tab
+    pool slot; then the general path (hedge joins without a pool, several resources) and the
+    plain node. Copies of hedged chains that the strategy never runs are not visited. It
     is one function on purpose: a call that passes arrays costs reference-count updates, which
     per node would cost more than the node's work."""
     (pred_ptr, pred_idx, node_dist, node_guard, node_mode, res_ptr, res_id, res_role,
      res_partner, g_parent, g_kind, g_event, g_index, ev_kind, ev_dist, ev_prob, ev_cap,
-     ev_alias) = plan  # fmt: skip
-    n = node_dist.shape[0]
+     ev_alias, node_level) = plan  # fmt: skip
     finish, active, held, free, values, on, chosen = _scratch(
-        n, caps_ptr[-1], ev_kind.shape[0], g_parent.shape[0]
+        node_dist.shape[0], caps_ptr[-1], ev_kind.shape[0], g_parent.shape[0]
     )
-    xs = np.empty(LANES, dtype=np.uint64)
-    for lane in range(LANES):
-        xs[lane] = _seed_state(seed * LANES + lane)
+    live = _live_nodes(node_level, hedge_k, active)
     span = np.zeros(LANES)
     for s in range(lo, hi, LANES):
         _sample_events(ev_kind, ev_dist, ev_prob, ev_cap, ev_alias, tables, shift, xs, values)
@@ -143,7 +210,7 @@ def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  
         free[:] = 0.0
         span[:] = 0.0
         x0, x1, x2, x3 = xs[0], xs[1], xs[2], xs[3]
-        for v in range(n):
+        for v in live:
             mode = node_mode[v]
             if mode & ~IN_SPAN == GUARDED:  # an op of a loop iteration or a branch
                 r0 = r1 = r2 = r3 = 0.0
@@ -202,6 +269,12 @@ def simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed, out, lo, hi):  
                     finish[v, lane] = end
                     if mode & IN_SPAN:
                         span[lane] = max(span[lane], end)
+                x0, x1, x2, x3 = xs[0], xs[1], xs[2], xs[3]
+                continue
+            if mode & ONE_HOLD:  # a loop iteration's slot in its tab pool
+                xs[0], xs[1], xs[2], xs[3] = x0, x1, x2, x3
+                _pool_node(v, mode, plan, caps_ptr, tables, shift, xs, finish, active, held,
+                           free, on, span)  # fmt: skip
                 x0, x1, x2, x3 = xs[0], xs[1], xs[2], xs[3]
                 continue
             if mode & ~IN_SPAN:
@@ -279,4 +352,5 @@ def simulate_chunks(plan, caps_ptr, tables, shift, hedge_k, seed, out, n_chunks)
     for c in prange(n_chunks):
         lo = c * n // n_chunks
         hi = (c + 1) * n // n_chunks
-        simulate_range(plan, caps_ptr, tables, shift, hedge_k, seed * 1000003 + c, out, lo, hi)
+        xs = seed_lanes(seed * 1000003 + c)
+        simulate_range(plan, caps_ptr, tables, shift, hedge_k, xs, out, lo, hi)

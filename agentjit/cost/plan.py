@@ -192,12 +192,12 @@ class FlatPlan:
         if len(missing):
             v = missing[0]
             raise ValueError(f"node {v} names guard {self.node_guard[v]}, which is missing")
-        for g in range(len(self.g_parent)):
-            if self.g_parent[g] >= g:
-                raise ValueError(f"guard {g} has a parent at or after it")
-        for e in range(len(self.ev_kind)):
-            if self.ev_alias[e] >= e:
-                raise ValueError(f"event {e} aliases a later event")
+        late = np.nonzero(self.g_parent >= np.arange(len(self.g_parent)))[0]
+        if len(late):
+            raise ValueError(f"guard {late[0]} has a parent at or after it")
+        late = np.nonzero(self.ev_alias >= np.arange(len(self.ev_alias)))[0]
+        if len(late):
+            raise ValueError(f"event {late[0]} aliases a later event")
         if self.tables.shape[0] != len(self.dists):
             raise ValueError("one table row per distribution")
 

@@ -9,8 +9,9 @@ score. All candidates and strategies share one seed, so the comparison is not sa
 The same simulator ranks candidates and picks schedules: no hand-weighted counts.
 
 With many candidates, ranking races them: every candidate and strategy first gets an eighth
-of the samples, and only the most promising quarter (at least `KEEP_MIN`) gets the full count.
-The winner is almost surely among those; the others keep their cheaper estimate.
+of the samples, and only the most promising quarter (at least `KEEP_MIN`) gets the full count,
+by continuing those runs (the same numbers as a full run from scratch). The winner is almost
+surely among those; the others keep their cheaper estimate.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 from agentjit.cost.flatten import flatten
 from agentjit.cost.model import CostModel
 from agentjit.cost.plan import Choice
-from agentjit.cost.simulate import choose
+from agentjit.cost.simulate import Resumable, choose_resumable, resume
 from agentjit.ir import ModuleOp
 
 
@@ -60,20 +61,22 @@ def rank(
     first = samples // 8 if race and len(plans) > KEEP_MIN else samples
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         # The kernel releases the GIL, so candidates simulate on all cores at once.
-        runs = pool.map(lambda plan: choose(plan, objective, max(first, 1), seed), plans)
+        runs = list(
+            pool.map(lambda plan: choose_resumable(plan, objective, max(first, 1), seed), plans)
+        )
         found = [
             Ranked(plans[i], predictions, objective, i, candidates[i])
-            for i, predictions in enumerate(runs)
+            for i, (predictions, _) in enumerate(runs)
         ]
         found.sort(key=lambda r: (r.score, r.index))
         if first == samples:
             return found
         keep = max(KEEP_MIN, len(found) // 4)
-        refined = list(pool.map(lambda r: _refine(r, samples, seed), found[:keep]))
+        refined = list(pool.map(lambda r: _refine(r, runs[r.index][1], samples), found[:keep]))
     refined.sort(key=lambda r: (r.score, r.index))
     return refined + found[keep:]
 
 
-def _refine(ranked: Ranked, samples: int, seed: int) -> Ranked:
-    predictions = choose(ranked.plan, ranked.objective, samples, seed)
-    return replace(ranked, predictions=predictions)
+def _refine(ranked: Ranked, done: Resumable, samples: int) -> Ranked:
+    """`ranked` with `samples` samples per strategy: its race run continued."""
+    return replace(ranked, predictions=resume(done, ranked.objective, samples))

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from agentjit.cost import kernels
-from agentjit.cost.plan import OBJECTIVES, FlatPlan, ResourceRole, Strategy
+from agentjit.cost.plan import (
+    JOIN_FIRST,
+    OBJECTIVES,
+    FlatPlan,
+    GuardKind,
+    ResourceRole,
+    Strategy,
+)
 
 SERIAL = Strategy(1)
 PARALLEL_MIN_SAMPLES = 20_000
@@ -86,18 +93,38 @@ def _kernel_arrays(plan: FlatPlan) -> tuple[np.ndarray, ...]:
         plan.ev_prob,
         plan.ev_cap,
         plan.ev_alias,
+        hedge_levels(plan),
     )
 
 
+def hedge_levels(plan: FlatPlan) -> np.ndarray:
+    """Per node, the largest hedge k under which it never runs (a copy c of a hedged chain
+    runs only when c < k; 0: it may run under any strategy). All 0 when a node that is not a
+    hedge join reads one with a higher level: the kernel could not skip that one."""
+    parent, kind, index = plan.g_parent.tolist(), plan.g_kind.tolist(), plan.g_index.tolist()
+    level = [0] * (len(parent) + 1)  # the last entry stands for "no guard"
+    for g in range(len(parent)):  # parents come first
+        own = index[g] if kind[g] == GuardKind.HEDGE_COPY else 0
+        level[g] = max(own, level[parent[g]])
+    nodes = np.asarray(level, dtype=np.int64)[plan.node_guard]
+    readers = np.repeat(np.arange(plan.n_nodes), np.diff(plan.pred_ptr))
+    joins = (plan.node_flags[readers] & JOIN_FIRST) != 0
+    if np.any((nodes[readers] < nodes[plan.pred_idx]) & ~joins):
+        return np.zeros(plan.n_nodes, dtype=np.int64)
+    return nodes
+
+
 def node_modes(plan: FlatPlan) -> np.ndarray:
-    """The kernel's per-node mode bits: the plan's flags, plus guarded and holds-resources."""
+    """The kernel's per-node mode bits: the plan's flags, plus guarded, holds resources, and
+    holds exactly one (used, or a pool slot acquired or released)."""
     guarded = (plan.node_guard >= 0) * kernels.GUARDED
     counts = np.diff(plan.res_ptr)
     holds = (counts > 0) * kernels.HOLDS
     roles = np.append(plan.res_role, -1)  # a sentinel for nodes that hold nothing
     first_role = roles[plan.res_ptr[:-1]]
     one_use = ((counts == 1) & (first_role == ResourceRole.USE)) * kernels.ONE_USE
-    return (plan.node_flags | guarded | holds | one_use).astype(np.int64)
+    one_hold = ((counts == 1) & (first_role != ResourceRole.USE)) * kernels.ONE_HOLD
+    return (plan.node_flags | guarded | holds | one_use | one_hold).astype(np.int64)
 
 
 def slot_offsets(plan: FlatPlan, strategy: Strategy) -> np.ndarray:
@@ -126,21 +153,64 @@ def simulate(
     if samples < 1:
         raise ValueError(f"samples must be at least 1, not {samples}")
     out = np.empty(samples)
-    args = (
-        kernel_plan(plan),
-        slot_offsets(plan, strategy),
-        plan.tables,
-        table_shift(plan.tables),
-        strategy.hedge,
-        abs(seed),
-        out,
-    )
     chunks = threads if threads is not None else _default_threads(samples)
     if chunks > 1:
-        kernels.simulate_chunks(*args, chunks)
+        kernels.simulate_chunks(*_kernel_args(plan, strategy), abs(seed), out, chunks)
     else:
-        kernels.simulate_range(*args, 0, samples)
+        _run(plan, strategy, kernels.seed_lanes(abs(seed)), out, 0)
     return Prediction(strategy, out)
+
+
+def _kernel_args(plan: FlatPlan, strategy: Strategy) -> tuple[object, ...]:
+    shift = table_shift(plan.tables)
+    return kernel_plan(plan), slot_offsets(plan, strategy), plan.tables, shift, strategy.hedge
+
+
+def _run(plan: FlatPlan, strategy: Strategy, xs: np.ndarray, out: np.ndarray, lo: int) -> None:
+    """Samples `lo..` of `out` in one chunk, from (and advancing) the RNG states `xs`."""
+    kernels.simulate_range(*_kernel_args(plan, strategy), xs, out, lo, len(out))
+
+
+@dataclass(frozen=True)
+class Resumable:
+    """One-chunk runs of a plan's strategies that `resume` continues to more samples: the
+    numbers a single run of the larger count gives (ranking's race refines its leaders so)."""
+
+    plan: FlatPlan
+    seed: int
+    runs: dict[Strategy, tuple[np.ndarray, np.ndarray]]
+    """Per strategy: the makespans so far (a multiple of the kernel's lanes) and RNG states."""
+
+
+def choose_resumable(
+    plan: FlatPlan, objective: str = "mean", samples: int = 1000, seed: int = 0
+) -> tuple[list[Prediction], Resumable]:
+    """`choose`, plus what `resume` needs to continue every strategy's run (nothing when the
+    samples are many enough to run in parallel chunks)."""
+    runs: dict[Strategy, tuple[np.ndarray, np.ndarray]] = {}
+    if _default_threads(samples) > 1:
+        return choose(plan, objective, samples, seed), Resumable(plan, seed, runs)
+    found = []
+    for strategy in plan.strategies():
+        xs = kernels.seed_lanes(abs(seed))
+        out = np.empty(-(-samples // kernels.LANES) * kernels.LANES)
+        _run(plan, strategy, xs, out, 0)
+        runs[strategy] = (out, xs)
+        found.append(Prediction(strategy, out[:samples].copy()))
+    return best_first(found, objective), Resumable(plan, seed, runs)
+
+
+def resume(done: Resumable, objective: str, samples: int) -> list[Prediction]:
+    """`choose(done.plan, objective, samples, done.seed)`, reusing the samples already run."""
+    if _default_threads(samples) > 1 or not done.runs:
+        return choose(done.plan, objective, samples, done.seed)
+    found = []
+    for strategy, (head, xs) in done.runs.items():
+        out = np.empty(max(samples, len(head)))
+        out[: len(head)] = head
+        _run(done.plan, strategy, xs.copy(), out, len(head))
+        found.append(Prediction(strategy, out[:samples].copy()))
+    return best_first(found, objective)
 
 
 def _default_threads(samples: int) -> int:
@@ -164,5 +234,9 @@ def choose(
     plan: FlatPlan, objective: str = "mean", samples: int = 1000, seed: int = 0
 ) -> list[Prediction]:
     """Every strategy's prediction, best first under `objective` (ties: fewer tabs first)."""
-    found = evaluate(plan, None, samples, seed)
+    return best_first(evaluate(plan, None, samples, seed), objective)
+
+
+def best_first(found: list[Prediction], objective: str) -> list[Prediction]:
+    """Predictions ordered by `objective`, ties to fewer tabs, then to less hedging."""
     return sorted(found, key=lambda p: (p.score(objective), p.strategy.tabs, p.strategy.hedge))

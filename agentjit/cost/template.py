@@ -12,12 +12,13 @@ the time, which is most of what flattening costs for ranking.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import accumulate, pairwise
 from typing import TYPE_CHECKING
 
 from agentjit.cost.plan import NodeInfo
 
 if TYPE_CHECKING:
-    from agentjit.cost.builder import PlanBuilder
+    from agentjit.cost.builder import Hold, PlanBuilder
     from agentjit.cost.flatten import Frontier
 
 
@@ -36,6 +37,13 @@ class Template:
     collected: tuple[Frontier, ...] = ()
     _lanes: list[tuple[str, str] | None] = field(default_factory=list)
     """Per node of iteration 0: its lane split around the iteration mark (see `_lane_parts`)."""
+    _preds: list[tuple[int, bool]] = field(default_factory=list)
+    """Iteration 0's predecessors, flat, each with whether it lies inside the iteration (then
+    as an offset from the iteration's first node); `_bounds` split them per node."""
+    _bounds: list[tuple[int, int]] = field(default_factory=list)
+    _holds: list[tuple[int, list[tuple[int, bool, int, int, bool]]]] = field(default_factory=list)
+    """Iteration 0's nodes with resources: (node offset, holds with whether each resource and
+    partner node lie inside the iteration)."""
 
     @classmethod
     def start(cls, out: PlanBuilder, guard: int, depth: int) -> Template:
@@ -49,13 +57,24 @@ class Template:
 
     def finish(self, collected: list[Frontier]) -> Template:
         out = self.out
-        self.nodes = (self.nodes[0], len(out.node_dist))
+        self.nodes = n_lo, n_hi = (self.nodes[0], len(out.node_dist))
         self.guards = (self.guards[0], len(out.guards))
         self.events = (self.events[0], len(out.events))
-        self.resources = (self.resources[0], len(out.resources))
+        self.resources = r_lo, r_hi = (self.resources[0], len(out.resources))
         self.hedges = out.hedge_units - self.hedges
         self.collected = tuple(collected)
-        self._lanes = [_lane_parts(info.lane, self.depth) for info in out.info[slice(*self.nodes)]]
+        self._lanes = [_lane_parts(info.lane, self.depth) for info in out.info[n_lo:n_hi]]
+        self._preds = [
+            (p - n_lo, True) if n_lo <= p < n_hi else (p, False)
+            for ps in out.preds[n_lo:n_hi]
+            for p in ps
+        ]
+        self._bounds = list(pairwise([0, *accumulate(len(ps) for ps in out.preds[n_lo:n_hi])]))
+        self._holds = [
+            (k, [(r, r_lo <= r < r_hi, role, p, n_lo <= p < n_hi) for r, role, p in hs])
+            for k, hs in enumerate(out.holds[n_lo:n_hi])
+            if hs
+        ]
         return self
 
     def instantiate(self, i: int, guard: int) -> set[int]:
@@ -64,45 +83,53 @@ class Template:
         e_lo, e_hi = self.events
         de = len(out.events) - e_lo
         out.events.extend(
-            (kind, dist, prob, cap, alias + de if e_lo <= alias < e_hi else alias)
-            for kind, dist, prob, cap, alias in out.events[e_lo:e_hi]
+            [
+                (kind, dist, prob, cap, alias + de if e_lo <= alias < e_hi else alias)
+                for kind, dist, prob, cap, alias in out.events[e_lo:e_hi]
+            ]
         )
         g_lo, g_hi = self.guards
         dg, own = len(out.guards) - g_lo, self.guard
         out.guards.extend(
-            (
-                guard if parent == own else parent + dg if g_lo <= parent < g_hi else parent,
-                kind,
-                event + de if e_lo <= event < e_hi else event,
-                index,
-            )
-            for parent, kind, event, index in out.guards[g_lo:g_hi]
+            [
+                (
+                    guard if parent == own else parent + dg if g_lo <= parent < g_hi else parent,
+                    kind,
+                    event + de if e_lo <= event < e_hi else event,
+                    index,
+                )
+                for parent, kind, event, index in out.guards[g_lo:g_hi]
+            ]
         )
         r_lo, r_hi = self.resources
         dr = len(out.resources) - r_lo
         out.resources.extend(out.resources[r_lo:r_hi])
         n_lo, n_hi = self.nodes
-        dn = len(out.node_dist) - n_lo
-        out.preds.extend(
-            [p + dn if n_lo <= p < n_hi else p for p in preds] for preds in out.preds[n_lo:n_hi]
-        )
+        base = len(out.node_dist)
+        dn = base - n_lo
+        flat = [v + base if inside else v for v, inside in self._preds]
+        out.preds.extend([flat[a:b] for a, b in self._bounds])
         out.node_dist.extend(out.node_dist[n_lo:n_hi])
         out.node_guard.extend(
-            guard if g == own else g + dg if g_lo <= g < g_hi else g
-            for g in out.node_guard[n_lo:n_hi]
+            [
+                guard if g == own else g + dg if g_lo <= g < g_hi else g
+                for g in out.node_guard[n_lo:n_hi]
+            ]
         )
         out.node_flags.extend(out.node_flags[n_lo:n_hi])
-        out.holds.extend(
-            [
-                (r + dr if r_lo <= r < r_hi else r, role, p + dn if n_lo <= p < n_hi else p)
-                for r, role, p in holds
+        holds: list[list[Hold]] = [[] for _ in range(n_hi - n_lo)]
+        for k, hs in self._holds:
+            holds[k] = [
+                (r + dr if r_in else r, role, p + dn if p_in else p)
+                for r, r_in, role, p, p_in in hs
             ]
-            for holds in out.holds[n_lo:n_hi]
-        )
+        out.holds.extend(holds)
         mark = str(i)
         out.info.extend(
-            NodeInfo(info.label, info.lane if parts is None else parts[0] + mark + parts[1])
-            for info, parts in zip(out.info[n_lo:n_hi], self._lanes, strict=True)
+            [
+                NodeInfo(info.label, info.lane if parts is None else parts[0] + mark + parts[1])
+                for info, parts in zip(out.info[n_lo:n_hi], self._lanes, strict=True)
+            ]
         )
         out.hedge_units += self.hedges
         return {p + dn if n_lo <= p < n_hi else p for frontier in self.collected for p in frontier}
