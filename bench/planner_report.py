@@ -11,8 +11,9 @@
    stopped at (syntax, types, planner, contract, ok).
 2. latency: wall-clock planning time for k = 1, 4, 8 candidates (one repair round).
 3. cache: compile latency of a repeated task from the plan cache (no model call), median.
-4. modes: on django-oscar, the JIT (plan, then run the compiled plan) and the agent loop (one
-   model call per tool call), same task, model, tools and browser: seconds and model calls.
+4. modes: on django-oscar and on Trac, the JIT (plan, then run the compiled plan) and the agent
+   loop (one model call per tool call), same task, model, tools and browser: seconds, model
+   calls and what each did.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,6 +37,7 @@ from agentjit.planner.compile_task import NoValidPlan, compile_task  # noqa: E40
 from agentjit.planner.endpoint import Endpoint, OpenAiClient  # noqa: E402
 from agentjit.planner.plan import PlanSettings, plan_task  # noqa: E402
 from agentjit.tools import load_site  # noqa: E402
+from agentjit.webapps.trac.db import tickets  # noqa: E402
 
 TASKS = {
     "shop": [
@@ -50,7 +51,8 @@ TASKS = {
         "Count the open tickets whose priority is blocker",
     ],
 }
-MODES_TASK = TASKS["shop"][0]
+SHOP_MODES_TASK = TASKS["shop"][0]
+TRACKER_MODES_TASK = TASKS["tracker"][0]
 
 
 @contextlib.contextmanager
@@ -136,53 +138,74 @@ async def cache_hits(repeats: int) -> None:
     )
 
 
-async def modes(endpoint: Endpoint, k: int, max_steps: int) -> None:
-    from agentjit.agent.loop import run_loop
-    from agentjit.webapps import oscar
-
-    print(f"\n4. JIT vs agent loop on django-oscar: {MODES_TASK!r}", flush=True)
-    site = load_site("shop")
+async def modes(endpoint: Endpoint, k: int, max_steps: int, sites: set[str]) -> None:
+    """JIT and loop on the same task, on django-oscar (a basket write) and Trac (a read)."""
     with tempfile.TemporaryDirectory() as tmp:
-        data = oscar.fresh_copy(oscar.seeded_template(), Path(tmp) / "shop")
-        with oscar.start(data) as server:
-            db = server.extra["db"]
-            await _jit(endpoint, site, server.url, db, k)
-            before = oscar.basket_lines(db)
-            report = await run_loop(
-                MODES_TASK, site, OpenAiClient(endpoint), base_url=server.url, max_steps=max_steps
-            )
-            added = [x for x in oscar.basket_lines(db) if x not in before]
-            print(
-                f"  loop: {report.seconds:.1f} s, {report.llm_calls} model calls, "
-                f"{len(report.steps)} steps, ended by {report.reason}; basket lines added: "
-                f"{[x['title'] for x in added]}",
-                flush=True,
-            )
+        if "shop" in sites:
+            await _shop_modes(endpoint, k, max_steps, Path(tmp))
+        if "tracker" in sites:
+            await _tracker_modes(endpoint, k, max_steps, Path(tmp))
 
 
-async def _jit(endpoint: Endpoint, site: Any, url: str, db: Path, k: int) -> None:
-    from agentjit.agent.run_task import run_task
+async def _shop_modes(endpoint: Endpoint, k: int, max_steps: int, tmp: Path) -> None:
     from agentjit.webapps import oscar
 
-    before = oscar.basket_lines(db)
+    print(f"\n4. JIT vs agent loop on django-oscar: {SHOP_MODES_TASK!r}", flush=True)
+    data = oscar.fresh_copy(oscar.seeded_template(), tmp / "shop")
+    with oscar.start(data) as server:
+        db = server.extra["db"]
+        for mode in ("jit", "loop"):
+            before = oscar.basket_lines(db)
+            outcome = await _one_mode(mode, endpoint, "shop", server.url, k, max_steps)
+            added = [x["title"] for x in oscar.basket_lines(db) if x not in before]
+            print(f"  {mode}: {outcome}; basket lines added: {added}", flush=True)
+
+
+async def _tracker_modes(endpoint: Endpoint, k: int, max_steps: int, tmp: Path) -> None:
+    from agentjit.webapps import trac
+
+    print(f"\n4. JIT vs agent loop on Trac: {TRACKER_MODES_TASK!r}", flush=True)
+    env = trac.fresh_copy(trac.seeded_template(), tmp / "trac")
+    with trac.start(env) as server:
+        open_ids = [
+            t["id"]
+            for t in tickets(server.extra["db"], component="checkout")
+            if t["status"] != "closed"
+        ]
+        print(f"  expected answer: {open_ids}", flush=True)
+        for mode in ("jit", "loop"):
+            outcome = await _one_mode(mode, endpoint, "tracker", server.url, k, max_steps)
+            print(f"  {mode}: {outcome}", flush=True)
+
+
+async def _one_mode(
+    mode: str, endpoint: Endpoint, site_name: str, url: str, k: int, max_steps: int
+) -> str:
+    """Run the site's modes task once in `mode`; what it cost and answered, as one line."""
+    from agentjit.agent.loop import run_loop
+    from agentjit.agent.run_task import run_task
+
+    site = load_site(site_name)
+    task = SHOP_MODES_TASK if site_name == "shop" else TRACKER_MODES_TASK
+    client = OpenAiClient(endpoint)
     started = time.perf_counter()
+    if mode == "loop":
+        loop = await run_loop(task, site, client, base_url=url, max_steps=max_steps)
+        return (
+            f"{loop.seconds:.1f} s, {loop.llm_calls} model calls, {len(loop.steps)} steps, "
+            f"ended by {loop.reason}; answer {loop.answer!r}"
+        )
     try:
-        report = await run_task(
-            MODES_TASK, site, OpenAiClient(endpoint), base_url=url, settings=PlanSettings(k=k)
-        )
+        report = await run_task(task, site, client, base_url=url, settings=PlanSettings(k=k))
     except NoValidPlan as exc:
-        print(
-            f"  jit: no valid plan after {time.perf_counter() - started:.1f} s "
-            f"({exc.diagnostics[0].message})",
-            flush=True,
+        return (
+            f"no valid plan after {time.perf_counter() - started:.1f} s "
+            f"({exc.diagnostics[0].message})"
         )
-        return
-    added = [x for x in oscar.basket_lines(db) if x not in before]
-    print(
-        f"  jit: {report.seconds:.1f} s ({report.plans[0].compile_s:.1f} s planning, "
+    return (
+        f"{report.seconds:.1f} s ({report.plans[0].compile_s:.1f} s planning, "
         f"{sum(r.measured_s for r in report.runs):.1f} s running), {report.llm_calls} model "
-        f"calls; basket lines added: {[x['title'] for x in added]}",
-        flush=True,
+        f"calls; answer {report.result!r}"
     )
 
 
@@ -190,6 +213,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=["validity", "latency", "cache", "modes"])
+    parser.add_argument("--sites", default="shop,tracker", help="modes: on which apps")
     parser.add_argument("--base-url")
     parser.add_argument("--model")
     parser.add_argument("--grammar", action="store_true", help="the endpoint takes GBNF")
@@ -210,7 +234,8 @@ def main() -> int:
         if args.only in (None, "latency"):
             await latency(endpoint, ks)
         if args.only in (None, "modes"):
-            await modes(endpoint, 2 if args.quick else 4, 8 if args.quick else 15)
+            sites = set(args.sites.split(","))
+            await modes(endpoint, 2 if args.quick else 4, 8 if args.quick else 15, sites)
 
     if args.only == "cache":
         asyncio.run(run(None))
