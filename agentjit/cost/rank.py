@@ -9,9 +9,10 @@ score. All candidates and strategies share one seed, so the comparison is not sa
 The same simulator ranks candidates and picks schedules: no hand-weighted counts.
 
 With many candidates, ranking races them: every candidate and strategy first gets an eighth
-of the samples, and only the most promising quarter (at least `KEEP_MIN`) gets the full count,
-by continuing those runs (the same numbers as a full run from scratch). The winner is almost
-surely among those; the others keep their cheaper estimate.
+of the samples, and only the most promising (candidate, strategy) pairs - as many as a quarter
+of the candidates, at least `KEEP_MIN` - get the full count, by continuing those runs (the same
+numbers as a full run from scratch). The winner is almost surely among those; the other pairs
+keep their cheaper estimate, and rank after the refined ones.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from agentjit.cost.flatten import flatten
 from agentjit.cost.model import CostModel
-from agentjit.cost.plan import Choice
+from agentjit.cost.plan import Choice, Strategy
 from agentjit.cost.simulate import Resumable, choose_resumable, resume
 from agentjit.ir import ModuleOp
 
@@ -42,7 +43,7 @@ class Ranked(Choice):
 
 
 KEEP_MIN = 4
-"""Racing keeps at least this many candidates for the full sample count."""
+"""Racing refines at least this many (candidate, strategy) pairs to the full sample count."""
 
 
 def rank(
@@ -68,15 +69,30 @@ def rank(
             Ranked(plans[i], predictions, objective, i, candidates[i])
             for i, (predictions, _) in enumerate(runs)
         ]
-        found.sort(key=lambda r: (r.score, r.index))
         if first == samples:
-            return found
-        keep = max(KEEP_MIN, len(found) // 4)
-        refined = list(pool.map(lambda r: _refine(r, runs[r.index][1], samples), found[:keep]))
+            return sorted(found, key=lambda r: (r.score, r.index))
+        leaders = _leading_pairs(found, max(KEEP_MIN, len(found) // 4))
+        refined = list(
+            pool.map(lambda i: _refine(found[i], runs[i][1], samples, leaders[i]), leaders)
+        )
     refined.sort(key=lambda r: (r.score, r.index))
-    return refined + found[keep:]
+    rest = sorted((r for r in found if r.index not in leaders), key=lambda r: (r.score, r.index))
+    return refined + rest
 
 
-def _refine(ranked: Ranked, done: Resumable, samples: int) -> Ranked:
-    """`ranked` with `samples` samples per strategy: its race run continued."""
-    return replace(ranked, predictions=resume(done, ranked.objective, samples))
+def _leading_pairs(found: list[Ranked], keep: int) -> dict[int, set[Strategy]]:
+    """The `keep` best (candidate, strategy) pairs of the first round, by candidate."""
+    pairs = [(p.score(r.objective), r.index, p.strategy) for r in found for p in r.predictions]
+    pairs.sort(key=lambda pair: (pair[0], pair[1]))
+    leaders: dict[int, set[Strategy]] = {}
+    for _, index, strategy in pairs[:keep]:
+        leaders.setdefault(index, set()).add(strategy)
+    return leaders
+
+
+def _refine(ranked: Ranked, done: Resumable, samples: int, only: set[Strategy]) -> Ranked:
+    """`ranked` with `samples` samples for the strategies `only` (its race run continued);
+    they come first, its other strategies keep their first-round estimates after them."""
+    refined = resume(done, ranked.objective, samples, only)
+    others = [p for p in ranked.predictions if p.strategy not in only]
+    return replace(ranked, predictions=refined + others)

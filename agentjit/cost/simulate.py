@@ -12,6 +12,7 @@ differences are not sampling noise.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,12 +201,18 @@ def choose_resumable(
     return best_first(found, objective), Resumable(plan, seed, runs)
 
 
-def resume(done: Resumable, objective: str, samples: int) -> list[Prediction]:
-    """`choose(done.plan, objective, samples, done.seed)`, reusing the samples already run."""
+def resume(
+    done: Resumable, objective: str, samples: int, only: Collection[Strategy] | None = None
+) -> list[Prediction]:
+    """`choose(done.plan, objective, samples, done.seed)`, reusing the samples already run;
+    with `only`, just those strategies."""
     if _default_threads(samples) > 1 or not done.runs:
-        return choose(done.plan, objective, samples, done.seed)
+        found = choose(done.plan, objective, samples, done.seed)
+        return [p for p in found if only is None or p.strategy in only]
     found = []
     for strategy, (head, xs) in done.runs.items():
+        if only is not None and strategy not in only:
+            continue
         out = np.empty(max(samples, len(head)))
         out[: len(head)] = head
         _run(done.plan, strategy, xs.copy(), out, len(head))
