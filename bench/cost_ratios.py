@@ -225,7 +225,7 @@ def rank_section(cfg: Config) -> str:
         "## Ranking\n\n"
         f"32 parallelized candidates (the fan-out example reading 1..32 detail pages; "
         f"{nodes:,} plan nodes in all), {simulations} strategy simulations raced (125 samples "
-        f"each, the leading quarter of the candidates continued to 1,000), "
+        f"each, the leading (candidate, strategy) pairs continued to 1,000), "
         f"flattening included: **{t * 1e3:,.1f} ms** (best: candidate {ranked[0].index}, "
         f"{ranked[0].best.strategy.label})."
     )
