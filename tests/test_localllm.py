@@ -6,6 +6,7 @@ Tests marked `llm` start llama_cpp.server with SmolLM2-135M (skipped when it is 
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -398,7 +399,8 @@ def test_a_server_that_dies_at_start_shows_its_stderr(
 
 
 _CLI = """
-import argparse, sys
+import argparse, faulthandler, signal, sys
+faulthandler.register(signal.SIGUSR1)
 from agentjit.localllm.cli import add_llm_parser
 parser = argparse.ArgumentParser(prog="agentjit")
 add_llm_parser(parser.add_subparsers(required=True))
@@ -430,10 +432,20 @@ def test_llm_serve_records_itself_and_stops_on_sigint(tmp_path: Path) -> None:
         assert found is not None and found.model == "smollm2-135m"
         assert found.pid in llama_server_pids()
         cli.send_signal(signal.SIGINT)
-        assert cli.wait(timeout=30) == 0
+        try:
+            code = cli.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            cli.send_signal(signal.SIGUSR1)  # the CLI dumps its stack (faulthandler) to stderr
+            time.sleep(1)
+            cli.kill()
+            pytest.fail(f"the CLI did not stop on SIGINT; its stderr:\n{cli.communicate()[1]}")
+        assert code == 0, cli.stderr.read()
         assert not state.exists()
         assert llama_server_pids() == before
     finally:
         if cli.poll() is None:
             cli.kill()
             cli.wait()
+        for pid in llama_server_pids() - before:  # never leak a server, even on failure
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)

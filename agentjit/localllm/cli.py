@@ -60,6 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"{server.model} serves {server.base_url}  (Ctrl-C stops it)")
             print(f"  {found.env_lines()}", flush=True)
             return _wait(server)
+        except KeyboardInterrupt:  # wherever it lands once the server is up: a clean stop
+            return 0
         finally:
             endpoint.clear(server.pid)
 
@@ -69,11 +71,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _wait(server: LocalLlmServer) -> int:
-    try:
-        while server.alive():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        return 0
+    while server.alive():
+        time.sleep(0.5)
     print(f"error: the server exited\n{server.log_tail()}", file=sys.stderr)
     return 1
 
