@@ -421,6 +421,8 @@ def test_llm_serve_records_itself_and_stops_on_sigint(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As for a job a script starts with `&`: SIGINT arrives ignored, and must still stop it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         lines = [cli.stdout.readline() for _ in range(3)]

@@ -91,16 +91,27 @@ async def test_a_failed_assert_is_located(static_site) -> None:  # noqa: F811
     assert caught.value.code == "assertion" and caught.value.diagnostics[0].loc.line == 5
 
 
-async def test_profile_moves_the_next_prediction_toward_the_measurement(
-    static_site,  # noqa: F811
-    tmp_path: Path,
-) -> None:
-    store = ProfileStore(tmp_path / "profile.db")
-    pipeline = PARALLEL + ",schedule"
-    first = compiled(FANOUT, pipeline, {"cost_model": CostModel(store)})
-    report = await run_module(first, sites={"pages": static_site}, profile=store)
+SIX_LOOKUPS = """use tests.sites.slow_pages
+
+def main() -> list[str]:
+    return [lookup(key=k) for k in ["a", "b", "c", "d", "e", "f"]]
+"""
+
+
+async def test_profile_moves_the_next_prediction_toward_the_measurement(tmp_path: Path) -> None:
+    # Each page takes a second on its first load: a latency far from the prior, so the test
+    # sees the profile's effect rather than the machine's noise (a few fast static pages did
+    # not: one slow spell in a run could move the prediction either way).
+    server = serve_slow_pages(slow_s=1.0)
+    try:
+        store = ProfileStore(tmp_path / "profile.db")
+        pipeline = PARALLEL + ",schedule"
+        first = compiled(SIX_LOOKUPS, pipeline, {"cost_model": CostModel(store)})
+        report = await run_module(first, sites={"slow": server.url}, profile=store)
+    finally:
+        server.stop()
     assert store.keys("latency")  # the run's ops were recorded
-    second = compiled(FANOUT, pipeline, {"cost_model": CostModel(store)})
+    second = compiled(SIX_LOOKUPS, pipeline, {"cost_model": CostModel(store)})
     before = first.function("main").schedule["mean"]
     after = second.function("main").schedule["mean"]
     assert abs(after - report.measured_s) < abs(before - report.measured_s)

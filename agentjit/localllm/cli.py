@@ -44,8 +44,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from agentjit.localllm.server import LocalLlmServer
 
     print(f"starting the local LLM server ({args.model}) ...", flush=True)
-    # SIGTERM stops the server too (the default would orphan it in its own process group).
+    # SIGTERM stops the server too (the default would orphan it in its own process group), and
+    # so does SIGINT even where it was inherited as ignored (a job a script started with `&`).
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         server = LocalLlmServer.start(args.model, port=args.port, threads=args.threads)
     except LocalLlmError as e:
