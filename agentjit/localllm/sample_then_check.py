@@ -44,14 +44,12 @@ class SampleThenCheckSampler:
 
     def sample(self, ctx: Any, idx: int = -1) -> int:
         """Draw the next token at logits row `idx` and advance the chain and the grammar."""
-        lib = self._llama
         token = self._draw(ctx, idx, with_grammar=False)
         self.checked += 1
         if not self._allows(token):
             self.resampled += 1
             token = self._draw(ctx, idx, with_grammar=True)
-        lib.llama_sampler_accept(self.grammar, token)
-        self.chain.accept(token)
+        self.accept(token)
         return token
 
     def _draw(self, ctx: Any, idx: int, *, with_grammar: bool) -> int:
@@ -76,12 +74,9 @@ class SampleThenCheckSampler:
         return bool(np.isfinite(self._one[0].logit))
 
     def accept(self, token: int) -> None:
+        """Advance the grammar and the chain (penalties' history) past `token`."""
         self._llama.llama_sampler_accept(self.grammar, token)
         self.chain.accept(token)
-
-    def reset(self) -> None:
-        self._llama.llama_sampler_reset(self.grammar)
-        self.chain.reset()
 
     def close(self) -> None:
         if self.grammar is not None:
