@@ -169,7 +169,9 @@ async def test_a_hedged_chain_survives_a_failing_copy_and_fails_when_all_do(
     report = await run_module(module, sites={"slow": slow_site.url}, settings=settings)
     assert report.result == ["answer-broken-once"] and report.tabs_left_open == 0
     calls = [s for s in report.recorder.slices if s.name == "slow.lookup"]
-    assert sorted(s.ok for s in calls) == [False, True] and "no answer" in calls[0].args["error"]
+    assert sorted(s.ok for s in calls) == [False, True]
+    failed = next(s for s in calls if not s.ok)  # the copies finish in either order
+    assert "no answer" in failed.args["error"]
     every = HEDGED.replace('["a", "b", "c"]', '["broken"]')
     module = compiled(every, "canonicalize,check-contracts,parallelize{max_tabs=2}")
     with pytest.raises(RunError, match="no answer") as caught:
