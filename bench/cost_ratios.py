@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ import agentjit
 from agentjit.cost import reference
 from agentjit.cost.flatten import flatten
 from agentjit.cost.plan import FlatPlan, Strategy
+from agentjit.cost.rank import race_rounds
 from agentjit.cost.simulate import choose, simulate
 from agentjit.cost.synthetic import random_dag_plan
 from agentjit.passes import PassContext, PassManager
@@ -221,12 +223,14 @@ def rank_section(cfg: Config) -> str:
     nodes = sum(r.plan.n_nodes for r in ranked)
     t = median_time(lambda: rank_all(candidates), cfg, 3 if cfg.quick else 5)
     cfg.figures["rank"] = t * 1e3
+    reached = Counter(len(p.makespans) for r in ranked for p in r.predictions)
+    rounds = ", ".join(f"{reached[n]} stopped at {n:,}" for n in race_rounds(1000))
     return (
         "## Ranking\n\n"
         f"32 parallelized candidates (the fan-out example reading 1..32 detail pages; "
-        f"{nodes:,} plan nodes in all), {simulations} strategy simulations raced (125 samples "
-        f"each, the leading (candidate, strategy) pairs continued to 1,000), "
-        f"flattening included: **{t * 1e3:,.1f} ms** (best: candidate {ranked[0].index}, "
+        f"{nodes:,} plan nodes in all), {simulations} (candidate, strategy) pairs raced in "
+        f"rounds of growing sample counts ({rounds} samples), flattening included: "
+        f"**{t * 1e3:,.1f} ms** (best: candidate {ranked[0].index}, "
         f"{ranked[0].best.strategy.label})."
     )
 

@@ -10,7 +10,7 @@ import pytest
 from agentjit.cli import main
 from agentjit.cost.gantt import gantt_text, strategy_table
 from agentjit.cost.model import CostModel, Priors
-from agentjit.cost.rank import rank
+from agentjit.cost.rank import KEEP_MIN, race_rounds, rank
 from agentjit.cost.simulate import choose
 from agentjit.ir import parse_ir
 from agentjit.passes import PassContext, PassManager, PipelineError
@@ -144,14 +144,29 @@ def test_racing_keeps_the_winner_and_refines_the_leading_pairs() -> None:
         modules.append(module)
     raced = rank(modules, samples=800)
     full = rank(modules, samples=800, race=False)
+    assert race_rounds(800) == [52, 200, 800] and race_rounds(1000) == [16, 64, 252, 1000]
     assert raced[0].index == full[0].index
     assert len(raced[0].best.makespans) == 800
+    counts = [len(p.makespans) for r in raced for p in r.predictions]
+    assert set(counts) <= set(race_rounds(800)) and counts.count(52) > len(counts) // 2
     refined = [(r, p) for r in raced for p in r.predictions if len(p.makespans) == 800]
-    assert len(refined) == 4  # KEEP_MIN pairs; every other prediction has the first round's 100
-    assert all(len(p.makespans) in (100, 800) for r in raced for p in r.predictions)
+    assert KEEP_MIN <= len(refined) <= len(counts) // 4
     for ranked, prediction in refined:  # refined: the numbers a full run gives
         full_run = {p.strategy: p for p in choose(ranked.plan, "mean", 800, 0)}
         assert prediction.makespans.tolist() == full_run[prediction.strategy].makespans.tolist()
-    leaders = {r.index for r, _ in refined}
-    assert {r.index for r in raced[: len(leaders)]} == leaders  # refined candidates first
+    depths = [len(r.best.makespans) for r in raced]
+    assert depths == sorted(depths, reverse=True)  # the farther a candidate got, the earlier
     assert sorted(r.index for r in raced) == list(range(len(modules)))
+
+
+def test_racing_drops_only_pairs_that_cannot_win() -> None:
+    source = (ROOT / "examples" / "shop_fanout_details.agent").read_text()
+    pages = {k: source.replace("min(8, len(listed))", f"min({k}, len(listed))") for k in (2, 16)}
+    clear = [scheduled(text, PARALLEL)[0] for text in [pages[2]] + [pages[16]] * 24]
+    raced = rank(clear, samples=1000)
+    past_first = [(r.index, p) for r in raced for p in r.predictions if len(p.makespans) > 16]
+    assert {index for index, _ in past_first} == {0}  # far below the quarter the rounds allow
+    tied = [scheduled(text, PARALLEL)[0] for text in [source] * 5 + [pages[16]] * 20]
+    raced = rank(tied, samples=1000)
+    refined = {r.index for r in raced if len(r.best.makespans) == 1000}
+    assert len(refined) >= 2 and refined <= set(range(5))  # copies tie; the slower never wins

@@ -354,3 +354,12 @@ def simulate_chunks(plan, caps_ptr, tables, shift, hedge_k, seed, out, n_chunks)
         hi = (c + 1) * n // n_chunks
         xs = seed_lanes(seed * 1000003 + c)
         simulate_range(plan, caps_ptr, tables, shift, hedge_k, xs, out, lo, hi)
+
+
+@njit(cache=True, nogil=True)
+def simulate_strategies(plan, caps_ptrs, tables, shift, hedge_ks, xs, out, lo, hi):
+    """`simulate_range` for several strategies of one plan in one call: row k of `caps_ptrs`,
+    `hedge_ks`, `xs` and `out` belongs to strategy k. (Ranking simulates many plans with few
+    samples each, where a call per strategy would cost more than the samples.)"""
+    for k in range(hedge_ks.shape[0]):
+        simulate_range(plan, caps_ptrs[k], tables, shift, hedge_ks[k], xs[k], out[k], lo, hi)

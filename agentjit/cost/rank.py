@@ -8,24 +8,29 @@ simulated under every strategy it allows; candidates are ordered by their best s
 score. All candidates and strategies share one seed, so the comparison is not sampling noise.
 The same simulator ranks candidates and picks schedules: no hand-weighted counts.
 
-With many candidates, ranking races them: every candidate and strategy first gets an eighth
-of the samples, and only the most promising (candidate, strategy) pairs - as many as a quarter
-of the candidates, at least `KEEP_MIN` - get the full count, by continuing those runs (the same
-numbers as a full run from scratch). The winner is almost surely among those; the other pairs
-keep their cheaper estimate, and rank after the refined ones.
+With many candidates, ranking races them by successive rounds. Every (candidate, strategy)
+pair first gets a small sample count; each round keeps the pairs that may still be the best
+(their confidence interval reaches below the leader's), at most a quarter of them and at least
+`KEEP_MIN`, and continues their runs with four times the samples (the same numbers as one run
+of the larger count), until the survivors have the full count. A pair that drops out keeps the
+estimate it had; candidates rank by how far their best pair got, then by score.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from agentjit.cost.flatten import flatten
+from agentjit.cost.kernels import LANES
 from agentjit.cost.model import CostModel
 from agentjit.cost.plan import Choice, Strategy
-from agentjit.cost.simulate import Resumable, choose_resumable, resume
+from agentjit.cost.simulate import Prediction, Resumable, choose_resumable, resume
 from agentjit.ir import ModuleOp
 
 
@@ -43,7 +48,13 @@ class Ranked(Choice):
 
 
 KEEP_MIN = 4
-"""Racing refines at least this many (candidate, strategy) pairs to the full sample count."""
+"""Racing keeps at least this many (candidate, strategy) pairs in every round."""
+RACE_GROWTH = 4
+"""Each round of the race runs this many times the samples of the last."""
+RACE_FIRST_MIN = 16
+"""The first round's samples per pair are at least this many."""
+RACE_Z = 3.0
+"""Confidence intervals are this many standard errors wide on each side."""
 
 
 def rank(
@@ -59,40 +70,77 @@ def rank(
     """The candidates ordered by predicted cost (ties keep input order)."""
     model = model or CostModel()
     plans = [flatten(module, model, llm_limit=llm_limit) for module in candidates]
-    first = samples // 8 if race and len(plans) > KEEP_MIN else samples
+    rounds = race_rounds(samples) if race and len(plans) > KEEP_MIN else [samples]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         # The kernel releases the GIL, so candidates simulate on all cores at once.
-        runs = list(
-            pool.map(lambda plan: choose_resumable(plan, objective, max(first, 1), seed), plans)
-        )
-        found = [
-            Ranked(plans[i], predictions, objective, i, candidates[i])
-            for i, (predictions, _) in enumerate(runs)
-        ]
-        if first == samples:
-            return sorted(found, key=lambda r: (r.score, r.index))
-        leaders = _leading_pairs(found, max(KEEP_MIN, len(found) // 4))
-        refined = list(
-            pool.map(lambda i: _refine(found[i], runs[i][1], samples, leaders[i]), leaders)
-        )
-    refined.sort(key=lambda r: (r.score, r.index))
-    rest = sorted((r for r in found if r.index not in leaders), key=lambda r: (r.score, r.index))
-    return refined + rest
+        first = pool.map(lambda plan: choose_resumable(plan, objective, rounds[0], seed), plans)
+        found, runs = [], []
+        for i, (predictions, done) in enumerate(first):
+            found.append(Ranked(plans[i], predictions, objective, i, candidates[i]))
+            runs.append(done)
+        for count in rounds[1:]:
+            _race_round(pool, found, runs, count)
+    return sorted(found, key=lambda r: (-len(r.best.makespans), r.score, r.index))
 
 
-def _leading_pairs(found: list[Ranked], keep: int) -> dict[int, set[Strategy]]:
-    """The `keep` best (candidate, strategy) pairs of the first round, by candidate."""
-    pairs = [(p.score(r.objective), r.index, p.strategy) for r in found for p in r.predictions]
+def _race_round(
+    pool: ThreadPoolExecutor, found: list[Ranked], runs: list[Resumable], samples: int
+) -> None:
+    """Continue the leading pairs of `found` to `samples` samples (in place)."""
+    leaders = _leading_pairs(found)
+    advanced = pool.map(lambda i: _advance(found[i], runs[i], samples, leaders[i]), leaders)
+    for ranked in list(advanced):
+        found[ranked.index] = ranked
+
+
+def race_rounds(samples: int) -> list[int]:
+    """The samples per pair after each round of the race, the last being `samples`."""
+    rounds = [samples]
+    while rounds[0] // RACE_GROWTH >= RACE_FIRST_MIN:
+        rounds.insert(0, -(-rounds[0] // RACE_GROWTH // LANES) * LANES)
+    return rounds
+
+
+def _leading_pairs(found: list[Ranked]) -> dict[int, set[Strategy]]:
+    """The pairs of the last round that stay in the race, by candidate: those that may be the
+    best (interval below the leader's upper bound), at most a quarter, at least `KEEP_MIN`."""
+    depth = max(len(r.best.makespans) for r in found)
+    pairs = [
+        (p.score(r.objective), r.index, p, interval(p, r.objective))
+        for r in found
+        for p in r.predictions
+        if len(p.makespans) == depth
+    ]
     pairs.sort(key=lambda pair: (pair[0], pair[1]))
+    ceiling = min(hi for *_, (_, hi) in pairs)
+    cap = max(KEEP_MIN, -(-len(pairs) // RACE_GROWTH))
+    kept = [pair for pair in pairs if pair[3][0] <= ceiling][:cap] or pairs[:KEEP_MIN]
+    kept += [pair for pair in pairs[:KEEP_MIN] if pair not in kept]
     leaders: dict[int, set[Strategy]] = {}
-    for _, index, strategy in pairs[:keep]:
-        leaders.setdefault(index, set()).add(strategy)
+    for _, index, prediction, _ in kept:
+        leaders.setdefault(index, set()).add(prediction.strategy)
     return leaders
 
 
-def _refine(ranked: Ranked, done: Resumable, samples: int, only: set[Strategy]) -> Ranked:
-    """`ranked` with `samples` samples for the strategies `only` (its race run continued);
-    they come first, its other strategies keep their first-round estimates after them."""
-    refined = resume(done, ranked.objective, samples, only)
-    others = [p for p in ranked.predictions if p.strategy not in only]
-    return replace(ranked, predictions=refined + others)
+def interval(prediction: Prediction, objective: str) -> tuple[float, float]:
+    """A confidence interval for `prediction`'s score: the mean +- `RACE_Z` standard errors,
+    or for a quantile the order statistics `RACE_Z` binomial deviations either side."""
+    xs = prediction.makespans
+    n = len(xs)
+    if objective == "mean":
+        half = RACE_Z * float(xs.std()) / math.sqrt(n)
+        return prediction.mean - half, prediction.mean + half
+    q = 0.5 if objective == "p50" else 0.95
+    spread = RACE_Z * math.sqrt(n * q * (1 - q))
+    ordered = np.sort(xs)
+    lo, hi = math.floor(n * q - spread), math.ceil(n * q + spread)
+    return float(ordered[max(lo, 0)]), float(ordered[min(hi, n - 1)])
+
+
+def _advance(ranked: Ranked, done: Resumable, samples: int, only: set[Strategy]) -> Ranked:
+    """`ranked` with its run continued to `samples` for the strategies `only`; predictions
+    with the most samples first, each group best first."""
+    advanced = {p.strategy: p for p in resume(done, ranked.objective, samples, only)}
+    merged = [advanced.get(p.strategy, p) for p in ranked.predictions]
+    merged.sort(key=lambda p: (-len(p.makespans), p.score(ranked.objective)))
+    return replace(ranked, predictions=merged)

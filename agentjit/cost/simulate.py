@@ -191,13 +191,14 @@ def choose_resumable(
     runs: dict[Strategy, tuple[np.ndarray, np.ndarray]] = {}
     if _default_threads(samples) > 1:
         return choose(plan, objective, samples, seed), Resumable(plan, seed, runs)
+    strategies = plan.strategies()
+    xs = np.tile(kernels.seed_lanes(abs(seed)), (len(strategies), 1))
+    out = np.empty((len(strategies), -(-samples // kernels.LANES) * kernels.LANES))
+    _run_all(plan, strategies, xs, out, 0)
     found = []
-    for strategy in plan.strategies():
-        xs = kernels.seed_lanes(abs(seed))
-        out = np.empty(-(-samples // kernels.LANES) * kernels.LANES)
-        _run(plan, strategy, xs, out, 0)
-        runs[strategy] = (out, xs)
-        found.append(Prediction(strategy, out[:samples].copy()))
+    for k, strategy in enumerate(strategies):
+        runs[strategy] = (out[k], xs[k])
+        found.append(Prediction(strategy, out[k, :samples].copy()))
     return best_first(found, objective), Resumable(plan, seed, runs)
 
 
@@ -205,19 +206,45 @@ def resume(
     done: Resumable, objective: str, samples: int, only: Collection[Strategy] | None = None
 ) -> list[Prediction]:
     """`choose(done.plan, objective, samples, done.seed)`, reusing the samples already run;
-    with `only`, just those strategies."""
+    with `only`, just those strategies. `done` keeps the longer runs, so the next `resume`
+    starts where this one stopped."""
     if _default_threads(samples) > 1 or not done.runs:
         found = choose(done.plan, objective, samples, done.seed)
         return [p for p in found if only is None or p.strategy in only]
-    found = []
-    for strategy, (head, xs) in done.runs.items():
-        if only is not None and strategy not in only:
-            continue
-        out = np.empty(max(samples, len(head)))
-        out[: len(head)] = head
-        _run(done.plan, strategy, xs.copy(), out, len(head))
-        found.append(Prediction(strategy, out[:samples].copy()))
+    chosen = [s for s in done.runs if only is None or s in only]
+    short = [s for s in chosen if len(done.runs[s][0]) < samples]
+    if short:
+        _extend(done, short, samples)
+    found = [Prediction(s, done.runs[s][0][:samples].copy()) for s in chosen]
     return best_first(found, objective)
+
+
+def _extend(done: Resumable, strategies: list[Strategy], samples: int) -> None:
+    """Continue the runs of `strategies` (all the same length so far) to `samples`."""
+    heads = [done.runs[s][0] for s in strategies]
+    lo = len(heads[0])
+    if any(len(h) != lo for h in heads):
+        for s in strategies:  # rare: runs of unequal length, one at a time
+            _extend(done, [s], samples)
+        return
+    xs = np.stack([done.runs[s][1] for s in strategies])
+    out = np.empty((len(strategies), max(-(-samples // kernels.LANES) * kernels.LANES, lo)))
+    out[:, :lo] = np.stack(heads)
+    _run_all(done.plan, strategies, xs, out, lo)
+    for k, strategy in enumerate(strategies):
+        done.runs[strategy] = (out[k], xs[k])
+
+
+def _run_all(
+    plan: FlatPlan, strategies: list[Strategy], xs: np.ndarray, out: np.ndarray, lo: int
+) -> None:
+    """Samples `lo..` of every row of `out`, row k under `strategies[k]` from (and advancing)
+    the RNG states `xs[k]`: one kernel call for them all."""
+    caps = np.stack([slot_offsets(plan, s) for s in strategies])
+    hedges = np.array([s.hedge for s in strategies], dtype=np.int64)
+    shift = table_shift(plan.tables)
+    args = kernel_plan(plan), caps, plan.tables, shift, hedges, xs, out, lo, out.shape[1]
+    kernels.simulate_strategies(*args)
 
 
 def _default_threads(samples: int) -> int:
