@@ -191,9 +191,26 @@ def _walked_and_templated(module):
     return plans
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_iteration_templates_give_exactly_the_walked_plan(path: Path) -> None:
-    walked, templated = _walked_and_templated(optimized_example(path))
+NESTED_LOOPS = """
+use shop
+
+def main(category: str = "Books") -> int:
+    open_category(name=category)
+    listed = list_products()
+    found = [product_details(title=listed[i].title) for i in range(min(6, len(listed)))]
+    count = 0
+    for d in found:
+        if d.in_stock:
+            again = [product_details(title=listed[k].title) for k in range(3)]
+            count += len(again)
+    return count
+"""
+
+
+@pytest.mark.parametrize("path", [*EXAMPLES, None], ids=lambda p: p.stem if p else "nested")
+def test_iteration_templates_give_exactly_the_walked_plan(path: Path | None) -> None:
+    module = optimized_example(path) if path else optimized(NESTED_LOOPS)
+    walked, templated = _walked_and_templated(module)
     for name, value in vars(walked).items():
         if isinstance(value, np.ndarray):
             np.testing.assert_array_equal(value, getattr(templated, name), err_msg=name)

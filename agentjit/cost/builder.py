@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 
 import numpy as np
 
@@ -40,12 +39,25 @@ class PlanBuilder:
     max_tabs: int = 1
     llm_limit: int = 1
     hedge_units: int = 0
-    preds: list[list[int]] = field(default_factory=list)
+    pred_idx: list[int] = field(default_factory=list)
+    """Every node's predecessors, flat, sorted within a node."""
+    pred_ptr: list[int] = field(default_factory=list)
+    """Where each node's predecessors start in `pred_idx`."""
     node_dist: list[int] = field(default_factory=list)
     node_guard: list[int] = field(default_factory=list)
     node_flags: list[int] = field(default_factory=list)
-    holds: list[list[Hold]] = field(default_factory=list)
+    hold_res: list[int] = field(default_factory=list)
+    hold_role: list[int] = field(default_factory=list)
+    hold_partner: list[int] = field(default_factory=list)
+    """The resources nodes hold, flat (a `Hold` split into its three columns)."""
+    hold_ptr: list[int] = field(default_factory=list)
+    """Where each node's holds start in the `hold_*` columns."""
     info: list[NodeInfo | None] = field(default_factory=list)
+    info_parts: list[tuple[str, str] | None] = field(default_factory=list)
+    info_mark: list[int] = field(default_factory=list)
+    """Per node: its info, or for a loop iteration's copy the info of the node in iteration 0
+    it copies, with that lane split around the iteration mark and the copy's iteration (see
+    `NodeInfos`)."""
     guards: list[tuple[int, int, int, int]] = field(default_factory=list)
     events: list[tuple[int, int, float, int, int]] = field(default_factory=list)
     resources: list[tuple[int, int, bool]] = field(
@@ -75,13 +87,28 @@ class PlanBuilder:
         """A node after `preds` taking `dist` (a number: that constant; None: no time)."""
         if isinstance(dist, int | float):
             dist = constant(dist)
-        self.preds.append(sorted(preds))
+        self.pred_ptr.append(len(self.pred_idx))
+        self.pred_idx.extend(sorted(preds))
         self.node_dist.append(-1 if dist is None else self.dist(dist))
         self.node_guard.append(guard)
         self.node_flags.append(flags)
-        self.holds.append(list(holds))
+        self.hold_ptr.append(len(self.hold_res))
+        for resource, role, partner in holds:
+            self.hold_res.append(resource)
+            self.hold_role.append(role)
+            self.hold_partner.append(partner)
         self.info.append(info)
+        self.info_parts.append(None)
+        self.info_mark.append(0)
         return len(self.node_dist) - 1
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_dist)
+
+    def infos(self, lo: int, hi: int) -> list[NodeInfo | None]:
+        """The infos of nodes `lo..hi-1`, copies spelled out."""
+        return NodeInfos(self.info[lo:hi], self.info_parts[lo:hi], self.info_mark[lo:hi]).raw()
 
     def guard(self, kind: int, event: int = -1, index: int = 0, parent: int = -1) -> int:
         self.guards.append((parent, int(kind), event, index))
@@ -110,19 +137,18 @@ class PlanBuilder:
         return len(self.resources) - 1
 
     def build(self) -> FlatPlan:
-        res_id, res_role, res_partner = columns([h for hs in self.holds for h in hs], 3)
         g_parent, g_kind, g_event, g_index = columns(self.guards, 4)
         ev, res = self.events, self.resources
         plan = FlatPlan(
-            pred_ptr=offsets(list(map(len, self.preds))),
-            pred_idx=np.fromiter(chain.from_iterable(self.preds), np.int64),
+            pred_ptr=i64([*self.pred_ptr, len(self.pred_idx)]),
+            pred_idx=i64(self.pred_idx),
             node_dist=i64(self.node_dist),
             node_guard=i64(self.node_guard),
             node_flags=i64(self.node_flags),
-            res_ptr=offsets(list(map(len, self.holds))),
-            res_id=res_id,
-            res_role=res_role,
-            res_partner=res_partner,
+            res_ptr=i64([*self.hold_ptr, len(self.hold_res)]),
+            res_id=i64(self.hold_res),
+            res_role=i64(self.hold_role),
+            res_partner=i64(self.hold_partner),
             g_parent=g_parent,
             g_kind=g_kind,
             g_event=g_event,
@@ -137,13 +163,47 @@ class PlanBuilder:
             resource_hedged=np.asarray([r[2] for r in res], dtype=np.bool_),
             dists=list(self.dists),
             tables=tables(self.dists, self.table_size),
-            info=[i or NodeInfo(f"n{v}", "tab 0", v) for v, i in enumerate(self.info)],
+            info=NodeInfos(self.info, self.info_parts, self.info_mark),
             llm_limit=self.llm_limit,
             max_tabs=self.max_tabs,
             hedge_units=self.hedge_units,
         )
         plan.check()
         return plan
+
+
+class NodeInfos(Sequence[NodeInfo]):
+    """A plan's node infos, spelled out on first use: ranking and scheduling never read them,
+    and a loop's copies would each need a new lane string (`tab 1 #7`)."""
+
+    def __init__(
+        self,
+        infos: list[NodeInfo | None],
+        parts: list[tuple[str, str] | None],
+        marks: list[int],
+    ) -> None:
+        self._sources = (infos, parts, marks)
+        self._items: list[NodeInfo] | None = None
+
+    def raw(self) -> list[NodeInfo | None]:
+        """The infos, None for a node given none."""
+        infos, parts, marks = self._sources
+        return [
+            info if split is None else NodeInfo(info.label, f"{split[0]}{mark}{split[1]}")
+            for info, split, mark in zip(infos, parts, marks, strict=True)
+        ]
+
+    def _all(self) -> list[NodeInfo]:
+        if self._items is None:
+            raw = self.raw()
+            self._items = [i or NodeInfo(f"n{v}", "tab 0", v) for v, i in enumerate(raw)]
+        return self._items
+
+    def __getitem__(self, index):  # type: ignore[override]  # int or slice, as a list
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._sources[0])
 
 
 def columns(rows: Sequence[tuple[int, ...]], width: int) -> list[np.ndarray]:

@@ -196,12 +196,12 @@ class Flattener:
         collected: set[int] = set()
         template: Template | None = None
         for i in range(unroll):
+            if template is not None:
+                collected |= template.stamp(i, unroll, event, scope.guard)
+                break
             guard = inner.guard
             if event >= 0:
                 guard = self.out.guard(GuardKind.ITERATION, event, i, parent=scope.guard)
-            if template is not None:
-                collected |= template.instantiate(i, guard)
-                continue
             it_scope = replace(inner, guard=guard, lane=f"{inner.lane} #{i}")
             self.env[body.args[0]] = whole
             for arg, frontier in zip(body.args[1:], carried, strict=True):

@@ -25,6 +25,7 @@ uniformly random atom costs an integer from a cheap RNG and one load, instead of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING
@@ -135,7 +136,8 @@ class FlatPlan:
     resource_hedged: np.ndarray
     dists: list[Distribution]
     tables: np.ndarray
-    info: list[NodeInfo] = field(default_factory=list)
+    info: Sequence[NodeInfo] = field(default_factory=list)
+    """Per node (`builder.NodeInfos` spells them out only when read)."""
     llm_limit: int = 1
     max_tabs: int = 1
     hedge_units: int = 0
@@ -153,24 +155,18 @@ class FlatPlan:
 
     def capacities(self, strategy: Strategy) -> np.ndarray:
         """Slots per resource under `strategy`."""
-        caps: list[int] = []
-        resources = zip(
-            self.resource_kinds.tolist(),
-            self.resource_max.tolist(),
-            self.resource_hedged.tolist(),
-            strict=True,
-        )
-        for kind, most, hedged in resources:  # plain ints: this runs once per simulation
-            if kind == _BROWSER:
-                caps.append(strategy.tabs)
-            elif kind == _LLM:
-                caps.append(self.llm_limit)
-            else:
-                width = min(most, strategy.tabs)
-                if hedged:
-                    width //= max(1, strategy.hedge)
-                caps.append(max(1, width))
-        return np.array(caps, dtype=np.int64)
+        return self.capacity_table([strategy])[0]
+
+    def capacity_table(self, strategies: Sequence[Strategy]) -> np.ndarray:
+        """Slots per resource (columns) under each of `strategies` (rows): the browser has a
+        slot per tab, the LLM endpoint `llm_limit`, a loop's tab pool min(its max_tabs, tabs),
+        divided among the copies of a hedged chain, at least one."""
+        tabs = np.array([[s.tabs] for s in strategies], dtype=np.int64)
+        copies = np.array([[max(1, s.hedge)] for s in strategies], dtype=np.int64)
+        pool = np.minimum(self.resource_max, tabs)
+        pool = np.maximum(1, np.where(self.resource_hedged, pool // copies, pool))
+        kinds = self.resource_kinds
+        return np.where(kinds == _BROWSER, tabs, np.where(kinds == _LLM, self.llm_limit, pool))
 
     def strategies(self) -> list[Strategy]:
         """Serial, parallel with w = 2..max_tabs, and hedge-k when something is hedgeable."""

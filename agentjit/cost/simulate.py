@@ -102,12 +102,16 @@ def hedge_levels(plan: FlatPlan) -> np.ndarray:
     """Per node, the largest hedge k under which it never runs (a copy c of a hedged chain
     runs only when c < k; 0: it may run under any strategy). All 0 when a node that is not a
     hedge join reads one with a higher level: the kernel could not skip that one."""
-    parent, kind, index = plan.g_parent.tolist(), plan.g_kind.tolist(), plan.g_index.tolist()
-    level = [0] * (len(parent) + 1)  # the last entry stands for "no guard"
-    for g in range(len(parent)):  # parents come first
-        own = index[g] if kind[g] == GuardKind.HEDGE_COPY else 0
-        level[g] = max(own, level[parent[g]])
-    nodes = np.asarray(level, dtype=np.int64)[plan.node_guard]
+    own = np.where(plan.g_kind == GuardKind.HEDGE_COPY, plan.g_index, 0).astype(np.int64)
+    # A guard's level is the highest of its own and its ancestors'. Parents come first, so
+    # each pass settles one more level of nesting.
+    level = np.append(own, 0)  # the last entry stands for "no guard" (parent -1)
+    while True:
+        settled = np.append(np.maximum(own, level[plan.g_parent]), 0)
+        if np.array_equal(settled, level):
+            break
+        level = settled
+    nodes = level[plan.node_guard]
     readers = np.repeat(np.arange(plan.n_nodes), np.diff(plan.pred_ptr))
     joins = (plan.node_flags[readers] & JOIN_FIRST) != 0
     if np.any((nodes[readers] < nodes[plan.pred_idx]) & ~joins):
@@ -130,9 +134,14 @@ def node_modes(plan: FlatPlan) -> np.ndarray:
 
 def slot_offsets(plan: FlatPlan, strategy: Strategy) -> np.ndarray:
     """Where each resource's slots start in the kernel's flat slot array."""
-    caps = plan.capacities(strategy)
-    out = np.zeros(len(caps) + 1, dtype=np.int64)
-    np.cumsum(caps, out=out[1:])
+    return slot_table(plan, [strategy])[0]
+
+
+def slot_table(plan: FlatPlan, strategies: list[Strategy]) -> np.ndarray:
+    """`slot_offsets` of each of `strategies`, a row each."""
+    caps = plan.capacity_table(strategies)
+    out = np.zeros((len(strategies), caps.shape[1] + 1), dtype=np.int64)
+    np.cumsum(caps, axis=1, out=out[:, 1:])
     return out
 
 
@@ -240,7 +249,7 @@ def _run_all(
 ) -> None:
     """Samples `lo..` of every row of `out`, row k under `strategies[k]` from (and advancing)
     the RNG states `xs[k]`: one kernel call for them all."""
-    caps = np.stack([slot_offsets(plan, s) for s in strategies])
+    caps = slot_table(plan, strategies)
     hedges = np.array([s.hedge for s in strategies], dtype=np.int64)
     shift = table_shift(plan.tables)
     args = kernel_plan(plan), caps, plan.tables, shift, hedges, xs, out, lo, out.shape[1]

@@ -9,6 +9,7 @@ regions know their op. Insert and remove ops only through these methods so the l
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from agentjit.ir.types import Type
@@ -66,8 +67,7 @@ class Block:
 
     def walk(self) -> Iterator[Operation]:
         """Every op in this block and, recursively, in the regions of those ops (pre-order)."""
-        for op in self.ops:
-            yield from op.walk()
+        return walk_ops(iter(self.ops))
 
     def _adopt(self, op: Operation) -> None:
         if op.parent is not None:
@@ -106,5 +106,24 @@ class Region:
         return self.blocks[0]
 
     def walk(self) -> Iterator[Operation]:
-        for block in self.blocks:
-            yield from block.walk()
+        return walk_ops(chain.from_iterable(block.ops for block in self.blocks))
+
+
+def walk_ops(ops: Iterator[Operation]) -> Iterator[Operation]:
+    """`ops` and, recursively, the ops in their regions, pre-order. Lazy like nested loops over
+    the live op lists, but with one generator however deep the nesting (a `yield from` chain
+    would pass every op up through three frames per level)."""
+    stack = [ops]
+    while stack:
+        for op in stack[-1]:
+            yield op
+            if op.regions:
+                stack.append(nested_ops(op))
+                break
+        else:
+            stack.pop()
+
+
+def nested_ops(op: Operation) -> Iterator[Operation]:
+    """The ops directly inside `op`'s regions, in order."""
+    return chain.from_iterable(block.ops for region in op.regions for block in region.blocks)

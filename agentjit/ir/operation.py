@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from agentjit.ir.block import Block, Region
+from agentjit.ir.block import Block, Region, nested_ops, walk_ops
 from agentjit.ir.location import UNKNOWN, Location
 from agentjit.ir.traits import Trait
 from agentjit.ir.types import Type
@@ -243,8 +243,8 @@ class Operation:
     def walk(self) -> Iterator[Operation]:
         """This op, then every op nested in its regions (pre-order)."""
         yield self
-        for r in self.regions:
-            yield from r.walk()
+        if self.regions:
+            yield from walk_ops(nested_ops(self))
 
     def ancestors(self) -> Iterator[Operation]:
         """The ops whose regions (transitively) contain this op, innermost first."""
