@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from agentjit.cost.flatten import flatten
 from agentjit.cost.kernels import LANES
 from agentjit.cost.model import CostModel
 from agentjit.cost.plan import Choice, Strategy
-from agentjit.cost.simulate import Prediction, Resumable, choose_resumable, resume
+from agentjit.cost.simulate import Resumable, choose_resumable, resume
 from agentjit.ir import ModuleOp
 
 
@@ -47,12 +48,17 @@ class Ranked(Choice):
         return {"candidate": self.index, **self.best.summary(), "objective": self.objective}
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 KEEP_MIN = 4
 """Racing keeps at least this many (candidate, strategy) pairs in every round."""
 RACE_GROWTH = 4
 """Each round of the race runs this many times the samples of the last."""
 RACE_FIRST_MIN = 16
 """The first round's samples per pair are at least this many."""
+THREAD_MIN_WORK = 200_000
+"""Node-samples per candidate from which simulating candidates on several threads pays."""
 RACE_Z = 3.0
 """Confidence intervals are this many standard errors wide on each side."""
 
@@ -72,8 +78,10 @@ def rank(
     plans = [flatten(module, model, llm_limit=llm_limit) for module in candidates]
     rounds = race_rounds(samples) if race and len(plans) > KEEP_MIN else [samples]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        # The kernel releases the GIL, so candidates simulate on all cores at once.
-        first = pool.map(lambda plan: choose_resumable(plan, objective, rounds[0], seed), plans)
+        work = [rounds[0] * plan.n_nodes * len(plan.strategies()) for plan in plans]
+        first = _map(
+            pool, lambda plan: choose_resumable(plan, objective, rounds[0], seed), plans, work
+        )
         found, runs = [], []
         for i, (predictions, done) in enumerate(first):
             found.append(Ranked(plans[i], predictions, objective, i, candidates[i]))
@@ -88,9 +96,22 @@ def _race_round(
 ) -> None:
     """Continue the leading pairs of `found` to `samples` samples (in place)."""
     leaders = _leading_pairs(found)
-    advanced = pool.map(lambda i: _advance(found[i], runs[i], samples, leaders[i]), leaders)
-    for ranked in list(advanced):
+    done = len(found[next(iter(leaders))].best.makespans)
+    work = [(samples - done) * found[i].plan.n_nodes * len(leaders[i]) for i in leaders]
+    advanced = _map(pool, lambda i: _advance(found[i], runs[i], samples, leaders[i]), leaders, work)
+    for ranked in advanced:
         found[ranked.index] = ranked
+
+
+def _map(
+    pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], work: list[int]
+) -> list[R]:
+    """`fn` over `items`, on every core when the kernels have enough to do (node-samples per
+    item, on average, from `work`): the kernel releases the GIL, but handing a small call to
+    another thread costs more in GIL hand-offs than it saves."""
+    if sum(work) < THREAD_MIN_WORK * len(work):
+        return [fn(item) for item in items]
+    return list(pool.map(fn, items))
 
 
 def race_rounds(samples: int) -> list[int]:
@@ -104,37 +125,35 @@ def race_rounds(samples: int) -> list[int]:
 def _leading_pairs(found: list[Ranked]) -> dict[int, set[Strategy]]:
     """The pairs of the last round that stay in the race, by candidate: those that may be the
     best (interval below the leader's upper bound), at most a quarter, at least `KEEP_MIN`."""
+    objective = found[0].objective
     depth = max(len(r.best.makespans) for r in found)
-    pairs = [
-        (p.score(r.objective), r.index, p, interval(p, r.objective))
-        for r in found
-        for p in r.predictions
-        if len(p.makespans) == depth
-    ]
-    pairs.sort(key=lambda pair: (pair[0], pair[1]))
-    ceiling = min(hi for *_, (_, hi) in pairs)
+    pairs = [(r.index, p) for r in found for p in r.predictions if len(p.makespans) == depth]
+    score, lo, hi = intervals(np.stack([p.makespans for _, p in pairs]), objective)
+    order = np.lexsort((np.array([index for index, _ in pairs]), score))
     cap = max(KEEP_MIN, -(-len(pairs) // RACE_GROWTH))
-    kept = [pair for pair in pairs if pair[3][0] <= ceiling][:cap] or pairs[:KEEP_MIN]
-    kept += [pair for pair in pairs[:KEEP_MIN] if pair not in kept]
+    plausible = order[lo[order] <= hi.min()][:cap]
+    kept = [*plausible, *(k for k in order[:KEEP_MIN] if k not in plausible)]
     leaders: dict[int, set[Strategy]] = {}
-    for _, index, prediction, _ in kept:
+    for k in kept:
+        index, prediction = pairs[k]
         leaders.setdefault(index, set()).add(prediction.strategy)
     return leaders
 
 
-def interval(prediction: Prediction, objective: str) -> tuple[float, float]:
-    """A confidence interval for `prediction`'s score: the mean +- `RACE_Z` standard errors,
-    or for a quantile the order statistics `RACE_Z` binomial deviations either side."""
-    xs = prediction.makespans
-    n = len(xs)
+def intervals(samples: np.ndarray, objective: str) -> tuple[np.ndarray, ...]:
+    """Per row of `samples` (a pair's makespans): its score and a confidence interval for it,
+    the mean +- `RACE_Z` standard errors, or for a quantile the order statistics `RACE_Z`
+    binomial deviations either side."""
+    n = samples.shape[1]
     if objective == "mean":
-        half = RACE_Z * float(xs.std()) / math.sqrt(n)
-        return prediction.mean - half, prediction.mean + half
+        mean = samples.mean(axis=1)
+        half = RACE_Z * samples.std(axis=1) / math.sqrt(n)
+        return mean, mean - half, mean + half
     q = 0.5 if objective == "p50" else 0.95
     spread = RACE_Z * math.sqrt(n * q * (1 - q))
-    ordered = np.sort(xs)
-    lo, hi = math.floor(n * q - spread), math.ceil(n * q + spread)
-    return float(ordered[max(lo, 0)]), float(ordered[min(hi, n - 1)])
+    ordered = np.sort(samples, axis=1)
+    lo, hi = max(math.floor(n * q - spread), 0), min(math.ceil(n * q + spread), n - 1)
+    return np.quantile(samples, q, axis=1), ordered[:, lo], ordered[:, hi]
 
 
 def _advance(ranked: Ranked, done: Resumable, samples: int, only: set[Strategy]) -> Ranked:
