@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -209,3 +210,16 @@ def test_table_is_a_fresh_array() -> None:
     t = d.quantile_table(8)
     t[0] = -1.0
     assert d.quantile_table(8)[0] > 0
+
+
+def test_caches_leave_values_and_pickles_alone() -> None:
+    samples = tuple(float(x) for x in np.random.default_rng(3).lognormal(0, 0.5, 2000))
+    d = Distribution("empirical", samples=samples)
+    twin = Distribution("empirical", samples=samples)
+    assert hash(d) == hash(twin) and d == twin and {d: 1}[twin] == 1
+    table = d.quantile_table(8)
+    table[:] = -1.0  # the caller's copy: the next table is untouched
+    np.testing.assert_array_equal(d.quantile_table(8), twin.quantile_table(8))
+    restored = pickle.loads(pickle.dumps(d))
+    assert not [k for k in vars(restored) if k.startswith("_")]  # hashes differ per process
+    assert restored == d and hash(restored) == hash(d)

@@ -64,6 +64,20 @@ class Distribution:
         else:
             _validated([self.value], what="constant")
 
+    def __hash__(self) -> int:
+        # An empirical distribution holds up to a window of samples: hash them once, not at
+        # every lookup (the plan builder looks each node's distribution up).
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            fields = (self.kind, self.mu, self.sigma, self.samples, self.value, self.source, self.n)
+            cached = hash(fields)
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict[str, object]:
+        # The caches stay behind: a string's hash differs from one process to the next.
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
     def mean(self) -> float:
         """The expected value."""
         if self.kind == "lognormal":
@@ -102,11 +116,19 @@ class Distribution:
         CDF within 1/k of this one's everywhere (atom i is the mean over quantile bin i)."""
         if not isinstance(k, int | np.integer) or k < 1:
             raise ValueError(f"quantile_table needs a positive integer k, got {k!r}")
+        # Every plan that uses this distribution asks again; an empirical table sorts samples.
+        k = int(k)
+        tables = self.__dict__.setdefault("_tables", {})
+        if k not in tables:
+            tables[k] = self._quantile_table(k)
+        return tables[k].copy()
+
+    def _quantile_table(self, k: int) -> np.ndarray:
         if self.kind == "lognormal":
-            return _lognormal_table(self.mu, self.sigma, int(k)).copy()
+            return _lognormal_table(self.mu, self.sigma, k)
         if self.kind == "empirical":
-            return _empirical_table(np.asarray(self.samples, dtype=np.float64), int(k))
-        return np.full(int(k), self.value, dtype=np.float64)
+            return _empirical_table(np.asarray(self.samples, dtype=np.float64), k)
+        return np.full(k, self.value, dtype=np.float64)
 
     def scaled(self, factor: float) -> Distribution:
         """The distribution of factor * X."""
