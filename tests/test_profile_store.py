@@ -53,6 +53,21 @@ def test_append_values_keys(tmp_path: pathlib.Path) -> None:
         assert [k[0] for k in counts] == ["branch", "latency", "latency", "length", "trips"]
 
 
+def test_reads_are_kept_until_the_file_changes(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "p.sqlite"
+    reader, writer = ProfileStore(path, backend=None), ProfileStore(path, backend=None)
+    writer.append([Sample("latency", "shop.search", 1.0)])
+    first = reader.values("latency", "shop.search")
+    first[0] = -5.0  # the caller's copy: the next read is untouched
+    assert reader.values("latency", "shop.search").tolist() == [1.0]
+    writer.append([Sample("latency", "shop.search", 2.0)])  # another connection commits
+    assert reader.values("latency", "shop.search").tolist() == [1.0, 2.0]
+    reader.append([Sample("latency", "shop.search", 3.0)])  # its own append
+    assert reader.values("latency", "shop.search", limit=2).tolist() == [2.0, 3.0]
+    reader.close()
+    writer.close()
+
+
 def test_recorded_at_defaults_to_now(tmp_path: pathlib.Path) -> None:
     with _store(tmp_path) as store:
         store.append([Sample("latency", "x", 0.1)])

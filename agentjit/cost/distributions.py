@@ -60,7 +60,7 @@ class Distribution:
             arr = _validated(self.samples, what="empirical sample")
             if arr.size == 0:
                 raise ValueError("an empirical distribution needs at least one sample")
-            object.__setattr__(self, "samples", tuple(float(x) for x in np.sort(arr)))
+            object.__setattr__(self, "samples", tuple(np.sort(arr).tolist()))
         else:
             _validated([self.value], what="constant")
 
@@ -175,7 +175,7 @@ def constant(value: float, source: str = "constant", n: int = 0) -> Distribution
 
 def empirical(values: Iterable[float], source: str = "empirical", n: int = 0) -> Distribution:
     """Resamples the observed `values` (n defaults to how many there are)."""
-    samples = tuple(float(x) for x in _validated(values, what="empirical sample"))
+    samples = tuple(_validated(values, what="empirical sample").tolist())
     return Distribution("empirical", samples=samples, source=source, n=n or len(samples))
 
 

@@ -92,15 +92,22 @@ class CostModel:
 
     def tool_latency(self, qualified_name: str, effects: Effects) -> Distribution:
         """Latency of a site tool: a prior from its effects, refined by its measurements."""
-        median = self.priors.navigate_median if effects.navigates else self.priors.read_median
-        if effects.writes:
-            median *= self.priors.write_factor
-        return self._latency(qualified_name, lognormal(median, self.priors.sigma))
+        memo = ("tool", qualified_name, effects.navigates, bool(effects.writes))
+        if memo not in self._fits:
+            median = self.priors.navigate_median if effects.navigates else self.priors.read_median
+            if effects.writes:
+                median *= self.priors.write_factor
+            self._fits[memo] = self._latency(qualified_name, lognormal(median, self.priors.sigma))
+        return self._fits[memo]
 
     def primitive_latency(self, name: str) -> Distribution:
         """Latency of `tab.open`, `tab.close` or `browser.<prim>`; other names get the read
         prior."""
-        return self._latency(name, lognormal(self._primitive_median(name), self.priors.sigma))
+        memo = ("primitive", name)
+        if memo not in self._fits:
+            prior = lognormal(self._primitive_median(name), self.priors.sigma)
+            self._fits[memo] = self._latency(name, prior)
+        return self._fits[memo]
 
     def llm_latency(
         self, model: str, prompt_tokens: int, output_tokens: int | None = None

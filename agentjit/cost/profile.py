@@ -143,6 +143,10 @@ class ProfileStore:
         self.path = str(path) if path is not None else str(self.default_path())
         self.backend = backend
         self._conn = self._open(self.path)
+        self._read: dict[tuple[object, ...], np.ndarray] = {}
+        """What `values` read, until the file changes: a planner builds a fresh `CostModel`
+        per plan, and reading a window of samples per op costs more than ranking them."""
+        self._read_version = -1
 
     def for_backend(self, backend: str | None) -> ProfileStore:
         """A view of the same file (same connection: close only one of them) that reads the
@@ -190,11 +194,28 @@ class ProfileStore:
                 " recorded_at, backend) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+        self._read.clear()
         return len(rows)
 
     def values(self, kind: str, key: str, limit: int | None = None) -> np.ndarray:
         """The values of (kind, key) in the order recorded; only the newest `limit` if given.
         Latencies are the store's backend's, else the backend-agnostic ones (module doc)."""
+        read = self._reads()
+        memo = (kind, key, limit, self.backend)
+        if memo not in read:
+            read[memo] = self._values(kind, key, limit)
+        return read[memo].copy()
+
+    def _reads(self) -> dict[tuple[object, ...], np.ndarray]:
+        """The read cache, emptied when another connection has committed since the last read
+        (`data_version` changes then; this store's own appends empty it themselves)."""
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._read_version:
+            self._read.clear()
+            self._read_version = version
+        return self._read
+
+    def _values(self, kind: str, key: str, limit: int | None) -> np.ndarray:
         import numpy as np
 
         sql = "SELECT value FROM samples WHERE kind = ? AND key = ?"
