@@ -400,6 +400,16 @@ def test_a_resumed_run_gives_the_samples_of_one_longer_run(first: int) -> None:
             np.testing.assert_array_equal(a.makespans, b.makespans)
 
 
+def test_resuming_some_strategies_then_all_gives_the_samples_of_one_run() -> None:
+    plan = example_plan("shop_fanout_details")
+    _, done = choose_resumable(plan, "mean", 16, seed=2)
+    first = plan.strategies()[0]
+    resume(done, "mean", 64, only={first})  # one run ahead of the others
+    for a, b in zip(resume(done, "mean", 200), choose(plan, "mean", 200, 2), strict=True):
+        assert a.strategy == b.strategy
+        np.testing.assert_array_equal(a.makespans, b.makespans)
+
+
 def test_skipping_hedge_copies_past_k_changes_no_sample() -> None:
     plan = example_plan("shop_fanout_details")
     assert hedge_levels(plan).max() >= 1  # the example has copies to skip

@@ -39,9 +39,17 @@ class Template:
     resources: tuple[int, int] = (0, 0)
     hedges: int = 0
     collected: tuple[Frontier, ...] = ()
-    _columns: dict[str, np.ndarray] = field(default_factory=dict)
-    """Iteration 0's node columns (see `finish`), with indices relative to its first node, its
-    first predecessor and its first hold where they point inside the iteration."""
+    _preds: Indices = field(default_factory=lambda: Indices.of([], 0, 0))
+    _pred_ptr: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Iteration 0's predecessors and where each node's start (relative to its first)."""
+    _guards: Indices = field(default_factory=lambda: Indices.of([], 0, 0))
+    _own_guard: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
+    """Iteration 0's node guards, and which are the iteration's own guard (replaced)."""
+    _res: Indices = field(default_factory=lambda: Indices.of([], 0, 0))
+    _partners: Indices = field(default_factory=lambda: Indices.of([], 0, 0))
+    _hold_ptr: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Iteration 0's holds: resources, partner nodes, where each node's start (set by
+    `finish`)."""
     _info: list[NodeInfo | None] = field(default_factory=list)
     _parts: list[tuple[str, str] | None] = field(default_factory=list)
     """Per node of iteration 0: its info, and its lane split around the iteration mark (None
@@ -66,23 +74,13 @@ class Template:
         self.hedges = out.hedge_units - self.hedges
         self.collected = tuple(collected)
         p_lo, h_lo = out.pred_ptr[n_lo], out.hold_ptr[n_lo]
-        preds = np.array(out.pred_idx[p_lo:], dtype=np.int64)
-        guards = np.array(out.node_guard[n_lo:], dtype=np.int64)
-        res = np.array(out.hold_res[h_lo:], dtype=np.int64)
-        partners = np.array(out.hold_partner[h_lo:], dtype=np.int64)
-        self._columns = {
-            "preds": preds,
-            "preds_in": (n_lo <= preds) & (preds < n_hi),
-            "pred_ptr": np.array(out.pred_ptr[n_lo:], dtype=np.int64) - p_lo,
-            "guard": guards,
-            "guard_own": guards == self.guard,
-            "guard_in": (g_lo <= guards) & (guards < g_hi),
-            "res": res,
-            "res_in": (r_lo <= res) & (res < r_hi),
-            "partner": partners,
-            "partner_in": (n_lo <= partners) & (partners < n_hi),
-            "hold_ptr": np.array(out.hold_ptr[n_lo:], dtype=np.int64) - h_lo,
-        }
+        self._preds = Indices.of(out.pred_idx[p_lo:], n_lo, n_hi)
+        self._pred_ptr = np.array(out.pred_ptr[n_lo:], dtype=np.int64) - p_lo
+        self._guards = Indices.of(out.node_guard[n_lo:], g_lo, g_hi)
+        self._own_guard = self._guards.values == self.guard
+        self._res = Indices.of(out.hold_res[h_lo:], r_lo, r_hi)
+        self._partners = Indices.of(out.hold_partner[h_lo:], n_lo, n_hi)
+        self._hold_ptr = np.array(out.hold_ptr[n_lo:], dtype=np.int64) - h_lo
         self._info = out.infos(n_lo, n_hi)
         self._parts = [_lane_parts(i.lane, self.depth) if i else None for i in self._info]
         return self
@@ -140,26 +138,25 @@ class Template:
     def _copy_nodes(self, shifts: list[tuple[int, int, int]]) -> None:
         """Append every copy's node columns at once; `shifts` holds, per copy, its guard and
         the shifts of guard and pool indices."""
-        out, c = self.out, self._columns
+        out = self.out
         n_lo, n_hi = self.nodes
         count = len(shifts)
         guard, dg, dr = np.array(shifts, dtype=np.int64).reshape(-1, 3).T[:, :, None]
-        dn = (out.n_nodes - n_lo + (n_hi - n_lo) * np.arange(count, dtype=np.int64))[:, None]
         steps = np.arange(count, dtype=np.int64)[:, None]
-        pred_base = len(out.pred_idx) + len(c["preds"]) * steps
-        hold_base = len(out.hold_res) + len(c["res"]) * steps
-        out.pred_ptr.extend((c["pred_ptr"] + pred_base).ravel().tolist())
-        out.pred_idx.extend(np.where(c["preds_in"], c["preds"] + dn, c["preds"]).ravel().tolist())
-        inner = np.where(c["guard_in"], c["guard"] + dg, c["guard"])
-        out.node_guard.extend(np.where(c["guard_own"], guard, inner).ravel().tolist())
+        dn = out.n_nodes - n_lo + (n_hi - n_lo) * steps
+        pred_base = len(out.pred_idx) + len(self._preds.values) * steps
+        hold_base = len(out.hold_res) + len(self._res.values) * steps
+        out.pred_ptr.extend((self._pred_ptr + pred_base).ravel().tolist())
+        out.pred_idx.extend(self._preds.shifted(dn))
+        guards = np.where(self._own_guard, guard, self._guards.shifted_rows(dg))
+        out.node_guard.extend(guards.ravel().tolist())
         out.node_dist.extend(out.node_dist[n_lo:n_hi] * count)
         out.node_flags.extend(out.node_flags[n_lo:n_hi] * count)
         h_lo = out.hold_ptr[n_lo]
-        out.hold_role.extend(out.hold_role[h_lo : h_lo + len(c["res"])] * count)
-        out.hold_ptr.extend((c["hold_ptr"] + hold_base).ravel().tolist())
-        out.hold_res.extend(np.where(c["res_in"], c["res"] + dr, c["res"]).ravel().tolist())
-        partners = np.where(c["partner_in"], c["partner"] + dn, c["partner"])
-        out.hold_partner.extend(partners.ravel().tolist())
+        out.hold_role.extend(out.hold_role[h_lo : h_lo + len(self._res.values)] * count)
+        out.hold_ptr.extend((self._hold_ptr + hold_base).ravel().tolist())
+        out.hold_res.extend(self._res.shifted(dr))
+        out.hold_partner.extend(self._partners.shifted(dn))
 
     def _copy_info(self, first: int, last: int) -> None:
         out, count = self.out, last - first
@@ -181,3 +178,25 @@ def _lane_parts(lane: str, depth: int) -> tuple[str, str] | None:
         return None
     tail = (" " + rest if rest else "") + "".join(" #" + p for p in parts[depth + 2 :])
     return " #".join(parts[: depth + 1]) + " #", tail
+
+
+@dataclass(frozen=True)
+class Indices:
+    """A column of iteration 0's indices (nodes, guards or pools), and which of them point
+    inside the iteration: those move with each copy, the others stay."""
+
+    values: np.ndarray
+    inside: np.ndarray
+
+    @classmethod
+    def of(cls, values: list[int], lo: int, hi: int) -> Indices:
+        found = np.array(values, dtype=np.int64)
+        return cls(found, (lo <= found) & (found < hi))
+
+    def shifted_rows(self, by: np.ndarray) -> np.ndarray:
+        """A row per copy: the column with that copy's shift (`by`, one row each) applied."""
+        return np.where(self.inside, self.values + by, self.values)
+
+    def shifted(self, by: np.ndarray) -> list[int]:
+        """Every copy's column, one after the other."""
+        return self.shifted_rows(by).ravel().tolist()
