@@ -142,6 +142,12 @@ def test_racing_keeps_the_winner_and_refines_the_leading_pairs() -> None:
     for name in programs * 3:
         module, _ = scheduled((ROOT / "examples" / f"{name}.agent").read_text(), PARALLEL)
         modules.append(module)
+    for objective in ("p50", "p95"):  # quantiles race on order-statistic intervals
+        by_quantile = rank(modules, objective=objective, samples=800)
+        assert (
+            by_quantile[0].index
+            == rank(modules, objective=objective, samples=800, race=False)[0].index
+        )
     raced = rank(modules, samples=800)
     full = rank(modules, samples=800, race=False)
     assert race_rounds(800) == [52, 200, 800] and race_rounds(1000) == [16, 64, 252, 1000]
@@ -170,3 +176,13 @@ def test_racing_drops_only_pairs_that_cannot_win() -> None:
     raced = rank(tied, samples=1000)
     refined = {r.index for r in raced if len(r.best.makespans) == 1000}
     assert len(refined) >= 2 and refined <= set(range(5))  # copies tie; the slower never wins
+
+
+def test_rank_names_what_is_wrong_with_its_arguments() -> None:
+    module, _ = scheduled((ROOT / "examples" / "shop_cheapest.agent").read_text(), PARALLEL)
+    with pytest.raises(TypeError, match="model must be a CostModel or None, not str"):
+        rank([module], "p95")  # type: ignore[arg-type]  # the objective, passed as the model
+    with pytest.raises(ValueError, match="objective must be one of mean, p50, p95, not 'p99'"):
+        rank([module], objective="p99")
+    with pytest.raises(ValueError, match="samples must be at least 1, not 0"):
+        rank([module], samples=0)

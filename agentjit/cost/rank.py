@@ -30,7 +30,7 @@ import numpy as np
 from agentjit.cost.flatten import flatten
 from agentjit.cost.kernels import LANES
 from agentjit.cost.model import CostModel
-from agentjit.cost.plan import Choice, Strategy
+from agentjit.cost.plan import OBJECTIVES, Choice, Strategy
 from agentjit.cost.simulate import Resumable, choose_resumable, resume
 from agentjit.ir import ModuleOp
 
@@ -74,6 +74,12 @@ def rank(
     race: bool = True,
 ) -> list[Ranked]:
     """The candidates ordered by predicted cost (ties keep input order)."""
+    if model is not None and not isinstance(model, CostModel):
+        raise TypeError(f"model must be a CostModel or None, not {type(model).__name__}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+    if samples < 1:
+        raise ValueError(f"samples must be at least 1, not {samples}")
     model = model or CostModel()
     plans = [flatten(module, model, llm_limit=llm_limit) for module in candidates]
     rounds = race_rounds(samples) if race and len(plans) > KEEP_MIN else [samples]
