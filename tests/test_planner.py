@@ -179,6 +179,16 @@ def test_cheapest_valid_candidate_wins_whatever_its_position() -> None:
         assert means == sorted(means) and len(means) == 2
 
 
+def test_repeated_programs_are_ranked_once() -> None:
+    replies = [fenced(p) for p in (COUNT, DETAILS, COUNT, COUNT, DETAILS)]
+    client = ScriptedClient(replies, then=fenced(NO_PAGE))
+    result = run(plan_task("x", SHOP, client, PlanSettings(k=5, rounds=0, grammar=False)))
+    assert [r.candidate.index for r in result.ranked] == [0, 2, 3, 1, 4]
+    copies = [r.cost for r in result.ranked if r.candidate.program == COUNT]
+    assert all(cost is copies[0] for cost in copies)  # one simulation for the three copies
+    assert result.winner is not None and result.winner.index == 0
+
+
 def test_grammar_is_sent_when_asked() -> None:
     client = ScriptedClient([], then=fenced(COUNT))
     run(plan_task("x", SHOP, client, PlanSettings(k=1, grammar=True)))

@@ -206,9 +206,15 @@ async def _candidate(
 def _rank(
     candidates: list[Candidate], model: CostModel | None, settings: PlanSettings
 ) -> list[RankedCandidate]:
-    valid = [c for c in candidates if c.module is not None]
-    if not valid:
+    # Sampled programs often repeat one another word for word: each text is ranked once, and
+    # its copies share the prediction (in candidate order, after the first).
+    same_text: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        if c.module is not None:
+            same_text.setdefault(c.program, []).append(c)
+    groups = list(same_text.values())
+    if not groups:
         return []
-    modules = [c.module for c in valid if c.module is not None]
+    modules = [group[0].module for group in groups]
     ranked = rank(modules, model, settings.objective, settings.samples, settings.seed)
-    return [RankedCandidate(valid[r.index], r) for r in ranked]
+    return [RankedCandidate(c, r) for r in ranked for c in groups[r.index]]
