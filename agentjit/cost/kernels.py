@@ -197,10 +197,9 @@ def simulate_range(plan, caps_ptr, tables, shift, hedge_k, xs, out, lo, hi):  # 
     several resources) and the plain node. A search for the earliest-free slot carries the
     lowest time found along, instead of reading `free[best]` again afterwards: that load waits
     for the comparisons to settle its address (carrying it measured 15-50% faster on plans with
-    slots). Copies of hedged chains
-    that the strategy never runs are not visited. It is one function on purpose: a call that
-    passes arrays costs reference-count updates, which per node would cost more than the
-    node's work."""
+    slots). Copies of hedged chains that the strategy never runs are not visited. It is one
+    function on purpose: a call that passes arrays costs reference-count updates, which per
+    node would cost more than the node's work."""
     (pred_ptr, pred_idx, node_dist, node_guard, node_mode, res_ptr, res_id, res_role,
      res_partner, g_parent, g_kind, g_event, g_index, ev_kind, ev_dist, ev_prob, ev_cap,
      ev_alias, node_level) = plan  # fmt: skip
